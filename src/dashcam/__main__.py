@@ -1,0 +1,3 @@
+from dashcam.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Model adapters behind Protocols; heavy libraries are imported inside each backend."""

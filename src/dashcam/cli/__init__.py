@@ -1,0 +1,1 @@
+"""The ``dashcam`` command line (typer). Nothing imports this package."""
