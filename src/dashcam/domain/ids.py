@@ -1,0 +1,27 @@
+"""Ids that become file names: validation and derivation (pure)."""
+
+from __future__ import annotations
+
+import re
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def is_valid_id(value: str) -> bool:
+    """True for ids safe to use as one path component.
+
+    >>> is_valid_id("front-2024-01-01_1"), is_valid_id("../etc"), is_valid_id("a/b")
+    (True, False, False)
+    """
+    return bool(_ID_RE.match(value)) and ".." not in value
+
+
+def slugify(text: str, max_len: int = 48) -> str:
+    """A lowercase id-safe slug of free text ("My Drive.mp4" -> "my-drive-mp4")."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return (slug[:max_len].strip("-")) or "video"
+
+
+def video_id_for(stem: str, content_hash: str) -> str:
+    """Stable video id: slug of the file stem plus 8 hex chars of its content hash."""
+    return f"{slugify(stem)}-{content_hash[:8]}"

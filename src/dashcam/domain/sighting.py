@@ -1,0 +1,50 @@
+"""What the pipeline produces: plate reads (evidence) and sightings (one per track)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PlateObservation:
+    """One read of a plate on one sampled frame (the per-read evidence of a sighting)."""
+
+    frame_index: int
+    pts_s: float
+    text: str
+    confidence: float
+    xyxy: tuple[float, float, float, float]
+    detector_score: float = 0.0
+    track_id: int = -1
+    crop_path: str | None = None
+
+
+@dataclass(frozen=True)
+class Position:
+    lat: float
+    lon: float
+    speed_mps: float | None = None
+    bearing_deg: float | None = None
+    timestamp_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One tracked plate in one video: fused text, time span, place, best crop."""
+
+    video_id: str
+    track_id: int
+    plate_text: str
+    confidence: float
+    first_s: float
+    last_s: float
+    best_frame_index: int
+    best_xyxy: tuple[float, float, float, float]
+    n_reads: int
+    first_utc_ms: int | None = None
+    last_utc_ms: int | None = None
+    position: Position | None = None
+    best_crop_path: str | None = None
+    vehicle_class: str | None = None
+    vehicle_xyxy: tuple[float, float, float, float] | None = None
+    reads: tuple[PlateObservation, ...] = field(default=(), repr=False)

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy schema, the results repository, the durable task queue."""

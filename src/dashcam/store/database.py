@@ -1,0 +1,93 @@
+"""Engines and schema creation for SQLite (default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase
+
+from dashcam.errors import StoreError
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every table of dashcam (results and task queue)."""
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _normalise_url(url: str) -> str:
+    # Plain postgresql:// URLs would pick psycopg2; we ship psycopg 3.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str, *, create: bool = True, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the schema in place.
+
+    SQLite: WAL journal, foreign keys, a 30 s busy timeout, and the folder created.
+    PostgreSQL: a small pool with pre-ping. ``create=False`` skips ``create_all``.
+    """
+    url = _normalise_url(url)
+    if is_sqlite(url):
+        db_path = url.split("///", 1)[-1]
+        if db_path and db_path != ":memory:":
+            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy not emit BEGIN itself, so BEGIN IMMEDIATE can be used.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+        engine = create_engine(url, **kwargs)
+    if create:
+        init_schema(engine)
+    return engine
+
+
+def init_schema(engine: Engine) -> None:
+    """Create missing tables and add missing nullable columns (a light auto-migration)."""
+    # Import the table modules so their classes are registered on Base.metadata.
+    from dashcam.store import schema  # noqa: F401
+
+    try:
+        import dashcam.store.task_schema  # noqa: F401
+    except ImportError:
+        pass
+    try:
+        Base.metadata.create_all(engine)
+        _add_missing_columns(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot prepare the database at {engine.url!r}") from exc
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    insp = inspect(engine)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            have = {c["name"] for c in insp.get_columns(table.name)}
+            for col in table.columns:
+                if col.name not in have and col.nullable:
+                    ddl = col.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {ddl}'))
