@@ -1,8 +1,24 @@
-"""GPS fixes and tracks: pure types and logic (interpolation, distance)."""
+"""GPS fixes and tracks: pure types and logic (interpolation, distance).
+
+Times are UTC milliseconds since the Unix epoch (``*_ms``), distances metres,
+speeds metres per second, bearings degrees clockwise from true north in [0, 360).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import overload
+
+import numpy as np
+import numpy.typing as npt
+
+EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -15,3 +31,238 @@ class GpsFix:
     speed_mps: float | None = None
     bearing_deg: float | None = None
     altitude_m: float | None = None
+
+
+def valid_lat_lon(lat: float, lon: float) -> bool:
+    """True when ``lat`` is in [-90, 90] and ``lon`` in [-180, 180] (and both finite)."""
+    return math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
+
+
+def haversine_m(a: GpsFix, b: GpsFix) -> float:
+    """Great-circle distance in metres, e.g. one degree of latitude ≈ 111_195 m."""
+    p1, p2 = math.radians(a.lat), math.radians(b.lat)
+    dp = p2 - p1
+    dl = math.radians(b.lon - a.lon)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def bearing_deg(a: GpsFix, b: GpsFix) -> float:
+    """Initial great-circle bearing from ``a`` to ``b`` in [0, 360); due east is 90."""
+    p1, p2 = math.radians(a.lat), math.radians(b.lat)
+    dl = math.radians(b.lon - a.lon)
+    y = math.sin(dl) * math.cos(p2)
+    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+    return math.degrees(math.atan2(y, x)) % 360.0
+
+
+def _opt(values: Iterable[float | None]) -> FloatArray:
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+class GpsTrack:
+    """Fixes sorted by time, exact duplicates dropped (fixes sharing a time are kept).
+
+    >>> t = GpsTrack([GpsFix(2000, 0.0, 0.001), GpsFix(1000, 0.0, 0.0)])
+    >>> t.start_ms, t.end_ms, t.duration_s
+    (1000, 2000, 1.0)
+    """
+
+    def __init__(self, fixes: Iterable[GpsFix] = ()) -> None:
+        unique = dict.fromkeys(fixes)  # keeps first occurrence order, drops exact dups
+        self.fixes: tuple[GpsFix, ...] = tuple(sorted(unique, key=lambda f: f.timestamp_ms))
+
+    def __len__(self) -> int:
+        return len(self.fixes)
+
+    def __iter__(self) -> Iterator[GpsFix]:
+        return iter(self.fixes)
+
+    @overload
+    def __getitem__(self, index: int) -> GpsFix: ...
+    @overload
+    def __getitem__(self, index: slice) -> GpsTrack: ...
+    def __getitem__(self, index: int | slice) -> GpsFix | GpsTrack:
+        if isinstance(index, slice):
+            return GpsTrack(self.fixes[index])
+        return self.fixes[index]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GpsTrack) and self.fixes == other.fixes
+
+    def __hash__(self) -> int:
+        return hash(self.fixes)
+
+    def __repr__(self) -> str:
+        if not self.fixes:
+            return "GpsTrack([])"
+        return f"GpsTrack({len(self)} fixes, {self.start_ms}..{self.end_ms} ms)"
+
+    @property
+    def start_ms(self) -> int:
+        """Time of the first fix; ValueError on an empty track."""
+        if not self.fixes:
+            raise ValueError("empty GPS track has no start time")
+        return self.fixes[0].timestamp_ms
+
+    @property
+    def end_ms(self) -> int:
+        """Time of the last fix; ValueError on an empty track."""
+        if not self.fixes:
+            raise ValueError("empty GPS track has no end time")
+        return self.fixes[-1].timestamp_ms
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from first to last fix (0.0 for fewer than two fixes)."""
+        return (self.end_ms - self.start_ms) / 1000.0 if self.fixes else 0.0
+
+    @cached_property
+    def distance_m(self) -> float:
+        """Sum of great-circle distances between consecutive fixes, in metres."""
+        if len(self.fixes) < 2:
+            return 0.0
+        lat = np.radians(self.lat)
+        lon = np.radians(self.lon)
+        dp = np.diff(lat)
+        dl = np.diff(lon)
+        h = np.sin(dp / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(dl / 2) ** 2
+        return float(np.sum(2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))))
+
+    # Column views, shape (n,); missing optional values are NaN.
+    @cached_property
+    def timestamps_ms(self) -> IntArray:
+        return np.array([f.timestamp_ms for f in self.fixes], dtype=np.int64)
+
+    @cached_property
+    def lat(self) -> FloatArray:
+        return np.array([f.lat for f in self.fixes], dtype=np.float64)
+
+    @cached_property
+    def lon(self) -> FloatArray:
+        return np.array([f.lon for f in self.fixes], dtype=np.float64)
+
+    @cached_property
+    def speed_mps(self) -> FloatArray:
+        return _opt(f.speed_mps for f in self.fixes)
+
+    @cached_property
+    def bearing_deg(self) -> FloatArray:
+        return _opt(f.bearing_deg for f in self.fixes)
+
+    @cached_property
+    def altitude_m(self) -> FloatArray:
+        return _opt(f.altitude_m for f in self.fixes)
+
+
+@dataclass(frozen=True)
+class TrackPositions:
+    """Interpolated positions for many times; every array has the shape of ``timestamps_ms``.
+
+    Unknown values (outside the track, across a gap, field never recorded) are NaN.
+    """
+
+    timestamps_ms: IntArray
+    lat: FloatArray
+    lon: FloatArray
+    speed_mps: FloatArray
+    bearing_deg: FloatArray
+    altitude_m: FloatArray
+
+    @property
+    def known(self) -> npt.NDArray[np.bool_]:
+        """True where a position could be interpolated."""
+        return ~np.isnan(self.lat)
+
+
+def _circular_lerp(a: FloatArray, b: FloatArray, w: FloatArray, period: float) -> FloatArray:
+    half = period / 2
+    d = np.mod(b - a + half, period) - half  # shortest signed difference
+    return np.asarray(a + w * d, dtype=np.float64)
+
+
+def positions_at(track: GpsTrack, t_ms: npt.ArrayLike, max_gap_s: float) -> TrackPositions:
+    """Interpolate the track at each time in ``t_ms`` (any shape of ints, UTC ms).
+
+    Linear between the two fixes around each time; bearing and longitude go the short
+    way round the circle. NaN outside [start_ms, end_ms] and where the surrounding
+    fixes are more than ``max_gap_s`` apart; a time equal to a fix's time is that fix.
+    """
+    t = np.asarray(t_ms, dtype=np.int64)
+    shape = t.shape
+    flat = t.reshape(-1)
+    nan = np.full(flat.shape, np.nan, dtype=np.float64)
+    n = len(track)
+    if n == 0:
+        return TrackPositions(t, *(nan.reshape(shape) for _ in range(5)))
+    ts = track.timestamps_ms
+    i1 = np.searchsorted(ts, flat, side="right")
+    i0 = i1 - 1
+    i0c = np.clip(i0, 0, n - 1)
+    i1c = np.clip(i1, 0, n - 1)
+    exact = (i0 >= 0) & (ts[i0c] == flat)
+    gap_ms = ts[i1c] - ts[i0c]
+    inner = (i0 >= 0) & (i1 < n) & (gap_ms <= max_gap_s * 1000.0)
+    ok = exact | inner
+    i1c = np.where(exact, i0c, i1c)
+    span = (ts[i1c] - ts[i0c]).astype(np.float64)
+    w = np.where(span > 0, (flat - ts[i0c]) / np.where(span > 0, span, 1.0), 0.0)
+
+    def lerp(col: FloatArray) -> FloatArray:
+        out = col[i0c] + w * (col[i1c] - col[i0c])
+        return np.where(ok, out, np.nan).reshape(shape)
+
+    def clerp(col: FloatArray, period: float, low: float) -> FloatArray:
+        out = np.mod(_circular_lerp(col[i0c], col[i1c], w, period) - low, period) + low
+        return np.where(ok, out, np.nan).reshape(shape)
+
+    return TrackPositions(
+        timestamps_ms=t,
+        lat=lerp(track.lat),
+        lon=clerp(track.lon, 360.0, -180.0),
+        speed_mps=lerp(track.speed_mps),
+        bearing_deg=clerp(track.bearing_deg, 360.0, 0.0),
+        altitude_m=lerp(track.altitude_m),
+    )
+
+
+def position_at(track: GpsTrack, t_ms: int, *, max_gap_s: float) -> GpsFix | None:
+    """The interpolated fix at ``t_ms``, or None outside the track or across a gap.
+
+    >>> tr = GpsTrack([GpsFix(0, 0.0, 0.0, bearing_deg=350.0), GpsFix(2000, 2.0, 0.0,
+    ...     bearing_deg=10.0)])
+    >>> p = position_at(tr, 1000, max_gap_s=5)
+    >>> (p.lat, p.bearing_deg)
+    (1.0, 0.0)
+    """
+    p = positions_at(track, np.array([t_ms], dtype=np.int64), max_gap_s)
+    if not p.known[0]:
+        return None
+
+    def opt(col: FloatArray) -> float | None:
+        v = float(col[0])
+        return None if math.isnan(v) else v
+
+    return GpsFix(
+        timestamp_ms=int(t_ms),
+        lat=float(p.lat[0]),
+        lon=float(p.lon[0]),
+        speed_mps=opt(p.speed_mps),
+        bearing_deg=opt(p.bearing_deg),
+        altitude_m=opt(p.altitude_m),
+    )
+
+
+def with_clock_offset(track: GpsTrack, offset_s: float) -> GpsTrack:
+    """A copy with ``offset_s`` added to every time (e.g. -3600 for a UTC+1 dashcam clock)."""
+    delta = round(offset_s * 1000)
+    if delta == 0:
+        return track
+    return GpsTrack(replace(f, timestamp_ms=f.timestamp_ms + delta) for f in track)
+
+
+def overlaps(track: GpsTrack, start_ms: int, end_ms: int) -> bool:
+    """True when [start_ms, end_ms] and the track's time range share at least one instant."""
+    if not track.fixes:
+        return False
+    return start_ms <= track.end_ms and track.start_ms <= end_ms
