@@ -1,0 +1,98 @@
+"""Fuse every read of one track into one plate: confidence-weighted, character-aligned vote.
+
+Reads of one plate disagree in single characters (``ABC1234`` / ``A8C1234``) and in
+length (a dropped or doubled character). Each read is aligned to a consensus with an
+edit-distance alignment, and each consensus position is decided by the summed
+confidence of the characters aligned to it. The length is decided by vote first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Read:
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class FusedPlate:
+    text: str
+    confidence: float  # 0..1: mean per-position agreement weighted by confidence
+    n_reads: int
+    support: float  # share of total read weight whose text equals ``text`` exactly
+
+
+def _align(a: str, b: str) -> list[tuple[int | None, int | None]]:
+    """Levenshtein alignment of a to b as (index in a | None, index in b | None) pairs."""
+    n, m = len(a), len(b)
+    dp = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        dp[i][0] = i
+    for j in range(m + 1):
+        dp[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            sub = dp[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+            dp[i][j] = min(sub, dp[i - 1][j] + 1, dp[i][j - 1] + 1)
+    pairs: list[tuple[int | None, int | None]] = []
+    i, j = n, m
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and dp[i][j] == dp[i - 1][j - 1] + (a[i - 1] != b[j - 1]):
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif i > 0 and dp[i][j] == dp[i - 1][j] + 1:
+            pairs.append((i - 1, None))
+            i -= 1
+        else:
+            pairs.append((None, j - 1))
+            j -= 1
+    return pairs[::-1]
+
+
+def fuse_reads(reads: Sequence[Read]) -> FusedPlate | None:
+    """The consensus plate of ``reads`` (None when no read has text).
+
+    >>> fuse_reads([Read("ABC123", 0.9), Read("A8C123", 0.5), Read("ABC123", 0.8)]).text
+    'ABC123'
+    """
+    usable = [r for r in reads if r.text]
+    if not usable:
+        return None
+    total = sum(max(r.confidence, 1e-3) for r in usable)
+    by_len: dict[int, float] = defaultdict(float)
+    for r in usable:
+        by_len[len(r.text)] += max(r.confidence, 1e-3)
+    length = max(by_len.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    # Seed: the most confident read of the winning length.
+    consensus = max((r for r in usable if len(r.text) == length), key=lambda r: r.confidence).text
+    position_votes: list[dict[str, float]] = []
+    for _ in range(2):  # re-align once against the improved consensus
+        position_votes = [defaultdict(float) for _ in range(length)]
+        for r in usable:
+            w = max(r.confidence, 1e-3)
+            for ci, ri in _align(consensus, r.text):
+                if ci is not None and ri is not None:
+                    position_votes[ci][r.text[ri]] += w
+        consensus = "".join(
+            max(v.items(), key=lambda kv: (kv[1], kv[0]))[0] if v else consensus[k]
+            for k, v in enumerate(position_votes)
+        )
+    agreement = [
+        (max(v.values()) / total) if v else 0.0 for v in position_votes
+    ]
+    conf = sum(agreement) / max(len(agreement), 1)
+    mean_conf = sum(r.confidence for r in usable if r.text == consensus) / max(
+        sum(1 for r in usable if r.text == consensus), 1
+    )
+    support = sum(max(r.confidence, 1e-3) for r in usable if r.text == consensus) / total
+    # Confidence: how much the reads agree, scaled by how sure the agreeing reads were.
+    fused_conf = conf * (mean_conf if mean_conf > 0 else max(r.confidence for r in usable))
+    return FusedPlate(
+        text=consensus, confidence=round(min(fused_conf, 1.0), 4), n_reads=len(usable),
+        support=round(support, 4),
+    )

@@ -1,0 +1,1 @@
+"""What a processed video leaves behind: metadata.json, crops, an HTML report, exports."""

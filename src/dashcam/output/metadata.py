@@ -1,0 +1,131 @@
+"""The heavy-output ``metadata.json``: (de)serialising sightings and detections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashcam.domain.sighting import PlateObservation, Position, Sighting
+
+FORMAT_VERSION = 1
+
+
+def _box(v: Any) -> tuple[float, float, float, float]:
+    a, b, c, d = (float(x) for x in v)
+    return (a, b, c, d)
+
+
+def observation_to_dict(o: PlateObservation) -> dict[str, Any]:
+    return {
+        "frame_index": o.frame_index,
+        "pts_s": round(o.pts_s, 4),
+        "text": o.text,
+        "confidence": round(o.confidence, 4),
+        "xyxy": [round(v, 1) for v in o.xyxy],
+        "detector_score": round(o.detector_score, 4),
+        "track_id": o.track_id,
+        "crop_path": o.crop_path,
+    }
+
+
+def observation_from_dict(d: dict[str, Any]) -> PlateObservation:
+    return PlateObservation(
+        frame_index=int(d["frame_index"]),
+        pts_s=float(d["pts_s"]),
+        text=str(d["text"]),
+        confidence=float(d["confidence"]),
+        xyxy=_box(d["xyxy"]),
+        detector_score=float(d.get("detector_score", 0.0)),
+        track_id=int(d.get("track_id", -1)),
+        crop_path=d.get("crop_path"),
+    )
+
+
+def sighting_to_dict(s: Sighting) -> dict[str, Any]:
+    pos = s.position
+    return {
+        "video_id": s.video_id,
+        "track_id": s.track_id,
+        "plate_text": s.plate_text,
+        "confidence": round(s.confidence, 4),
+        "first_s": round(s.first_s, 3),
+        "last_s": round(s.last_s, 3),
+        "first_utc_ms": s.first_utc_ms,
+        "last_utc_ms": s.last_utc_ms,
+        "position": None
+        if pos is None
+        else {
+            "lat": pos.lat,
+            "lon": pos.lon,
+            "speed_mps": pos.speed_mps,
+            "bearing_deg": pos.bearing_deg,
+            "timestamp_ms": pos.timestamp_ms,
+        },
+        "best_frame_index": s.best_frame_index,
+        "best_xyxy": [round(v, 1) for v in s.best_xyxy],
+        "best_crop_path": s.best_crop_path,
+        "n_reads": s.n_reads,
+        "vehicle_class": s.vehicle_class,
+        "vehicle_xyxy": list(s.vehicle_xyxy) if s.vehicle_xyxy else None,
+        "reads": [observation_to_dict(o) for o in s.reads],
+    }
+
+
+def sighting_from_dict(d: dict[str, Any]) -> Sighting:
+    p = d.get("position")
+    return Sighting(
+        video_id=str(d["video_id"]),
+        track_id=int(d["track_id"]),
+        plate_text=str(d["plate_text"]),
+        confidence=float(d["confidence"]),
+        first_s=float(d["first_s"]),
+        last_s=float(d["last_s"]),
+        best_frame_index=int(d["best_frame_index"]),
+        best_xyxy=_box(d["best_xyxy"]),
+        n_reads=int(d["n_reads"]),
+        first_utc_ms=d.get("first_utc_ms"),
+        last_utc_ms=d.get("last_utc_ms"),
+        position=None
+        if not p
+        else Position(
+            lat=float(p["lat"]),
+            lon=float(p["lon"]),
+            speed_mps=p.get("speed_mps"),
+            bearing_deg=p.get("bearing_deg"),
+            timestamp_ms=p.get("timestamp_ms"),
+        ),
+        best_crop_path=d.get("best_crop_path"),
+        vehicle_class=d.get("vehicle_class"),
+        vehicle_xyxy=_box(d["vehicle_xyxy"]) if d.get("vehicle_xyxy") else None,
+        reads=tuple(observation_from_dict(o) for o in d.get("reads", [])),
+    )
+
+
+def detection_record(
+    o: PlateObservation,
+    *,
+    start_utc_ms: int | None,
+    gps: Position | None,
+    ocr_enabled: bool,
+) -> dict[str, Any]:
+    """One entry of ``metadata.json``'s ``detections`` list (the seed's heavy-output format)."""
+    ts_ms = round(o.pts_s * 1000)
+    return {
+        "frame_index": o.frame_index,
+        "bbox": [round(v, 1) for v in o.xyxy],
+        "score": round(o.detector_score, 4),
+        "class_label": "license_plate",
+        "timestamp_ms": ts_ms,
+        "utc_ms": None if start_utc_ms is None else start_utc_ms + ts_ms,
+        "track_id": o.track_id,
+        "crop_path": o.crop_path,
+        "ocr": {"text": o.text, "confidence": round(o.confidence, 4)} if ocr_enabled else None,
+        "gps": None
+        if gps is None
+        else {
+            "lat": gps.lat,
+            "lon": gps.lon,
+            "speed": gps.speed_mps,
+            "bearing": gps.bearing_deg,
+            "timestamp_ms": gps.timestamp_ms,
+        },
+    }

@@ -1,0 +1,134 @@
+"""FINAL_WRITE: metadata.json, report.html and the database rows of one video."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dashcam.domain.gps import GpsTrack, position_at
+from dashcam.domain.sighting import PlateObservation, Position, Sighting
+from dashcam.output.folder import OutputFolder
+from dashcam.output.metadata import FORMAT_VERSION, detection_record, sighting_to_dict
+from dashcam.output.report import render_report
+from dashcam.store.results import ResultsRepository
+from dashcam.store.schema import VideoStatus
+
+
+@dataclass(frozen=True)
+class VideoFacts:
+    """What FINAL_WRITE records about the video itself."""
+
+    video_id: str
+    path: str
+    width: int
+    height: int
+    fps: float
+    duration_s: float | None
+    recorded_at: datetime | None
+    start_utc_ms: int | None
+    gps_path: str | None
+    content_hash: str | None
+
+
+def _position(track: GpsTrack | None, utc_ms: int | None, max_gap_s: float) -> Position | None:
+    if track is None or utc_ms is None:
+        return None
+    fix = position_at(track, utc_ms, max_gap_s=max_gap_s)
+    if fix is None:
+        return None
+    return Position(fix.lat, fix.lon, fix.speed_mps, fix.bearing_deg, fix.timestamp_ms)
+
+
+class FinalWriteStage:
+    def __init__(self, repo: ResultsRepository | None, *, gps_max_gap_s: float = 5.0) -> None:
+        self.repo = repo
+        self.gps_max_gap_s = gps_max_gap_s
+
+    def run(
+        self,
+        folder: OutputFolder,
+        facts: VideoFacts,
+        sightings: Sequence[Sighting],
+        observations: Sequence[PlateObservation],
+        *,
+        track: GpsTrack | None,
+        model_info: dict[str, Any],
+        stats: dict[str, Any],
+        ocr_enabled: bool,
+        notes: Sequence[str] = (),
+    ) -> tuple[Path, list[dict[str, Any]]]:
+        """Publish the folder and the rows; returns (output dir, detection records)."""
+        detections = [
+            detection_record(
+                o,
+                start_utc_ms=facts.start_utc_ms,
+                gps=_position(
+                    track,
+                    None if facts.start_utc_ms is None else facts.start_utc_ms
+                    + round(o.pts_s * 1000),
+                    self.gps_max_gap_s,
+                ),
+                ocr_enabled=ocr_enabled,
+            )
+            for o in observations
+        ]
+        points = [(f.lat, f.lon) for f in track.fixes] if track is not None else []
+        metadata = {
+            "format_version": FORMAT_VERSION,
+            "video": {
+                "video_id": facts.video_id,
+                "path": facts.path,
+                "width": facts.width,
+                "height": facts.height,
+                "fps": facts.fps,
+                "duration_s": facts.duration_s,
+                "recorded_at": facts.recorded_at.isoformat() if facts.recorded_at else None,
+                "gps_path": facts.gps_path,
+                "content_hash": facts.content_hash,
+            },
+            "model_info": model_info,
+            "stats": stats,
+            "detections": detections,
+            "sightings": [sighting_to_dict(s) for s in sightings],
+            "track": [
+                [f.timestamp_ms, f.lat, f.lon] for f in track.fixes
+            ] if track is not None else [],
+        }
+        folder.write_text("metadata.json", json.dumps(metadata, indent=1))
+        folder.write_text(
+            "report.html",
+            render_report(
+                title=f"dashcam — {Path(facts.path).name}",
+                video_name=facts.path,
+                sightings=sightings,
+                track_points=points,
+                output_dir=folder.staging,
+                notes=notes,
+            ),
+        )
+        out_dir = folder.commit()
+        if self.repo is not None:
+            self.repo.upsert_video(
+                facts.video_id,
+                facts.path,
+                content_hash=facts.content_hash,
+                width=facts.width,
+                height=facts.height,
+                fps=facts.fps,
+                duration_s=facts.duration_s,
+                recorded_at=facts.recorded_at,
+                gps_path=facts.gps_path,
+                output_dir=str(out_dir),
+                frames_processed=int(stats.get("frames_processed", 0)),
+                progress=1.0,
+                status=VideoStatus.DONE,
+                error=None,
+                track=[[f.timestamp_ms, f.lat, f.lon] for f in track.fixes] if track else None,
+                processed_at=datetime.now(UTC),
+            )
+            self.repo.replace_sightings(facts.video_id, sightings)
+        return out_dir, detections

@@ -1,0 +1,85 @@
+"""SUMMARY: per video, put sightings on the clock and the map and merge split tracks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from dashcam.domain.gps import GpsTrack, position_at
+from dashcam.domain.plate_text import plate_distance
+from dashcam.domain.sighting import Position, Sighting
+
+
+def _merge(a: Sighting, b: Sighting) -> Sighting:
+    best = a if (a.confidence, a.n_reads) >= (b.confidence, b.n_reads) else b
+    reads = tuple(sorted(a.reads + b.reads, key=lambda o: o.frame_index))
+    return replace(
+        best,
+        first_s=min(a.first_s, b.first_s),
+        last_s=max(a.last_s, b.last_s),
+        n_reads=a.n_reads + b.n_reads,
+        reads=reads,
+    )
+
+
+def merge_split_tracks(
+    sightings: Sequence[Sighting], *, max_gap_s: float = 6.0, max_text_distance: float = 1.0
+) -> list[Sighting]:
+    """Join sightings of (nearly) the same plate whose time spans touch.
+
+    A plate hidden for a moment ends its track and starts a new one; this puts the two
+    halves back together so each plate on the road is reported once per pass.
+    """
+    ordered = sorted(sightings, key=lambda s: s.first_s)
+    out: list[Sighting] = []
+    for s in ordered:
+        for i, prev in enumerate(out):
+            if not s.plate_text or not prev.plate_text:
+                continue
+            close_in_time = s.first_s - prev.last_s <= max_gap_s
+            if close_in_time and plate_distance(prev.plate_text, s.plate_text) <= max_text_distance:
+                out[i] = _merge(prev, s)
+                break
+        else:
+            out.append(s)
+    return sorted(out, key=lambda s: (s.first_s, s.track_id))
+
+
+class SummaryStage:
+    """Aligns sightings to UTC and to GPS positions (interpolated, never across gaps)."""
+
+    def __init__(self, *, max_gap_s: float = 5.0) -> None:
+        self.max_gap_s = max_gap_s
+
+    def run(
+        self,
+        sightings: Sequence[Sighting],
+        *,
+        start_utc_ms: int | None,
+        track: GpsTrack | None,
+    ) -> list[Sighting]:
+        merged = merge_split_tracks(sightings)
+        out: list[Sighting] = []
+        for s in merged:
+            if start_utc_ms is None:
+                out.append(s)
+                continue
+            best_pts = next(
+                (o.pts_s for o in s.reads if o.frame_index == s.best_frame_index), s.first_s
+            )
+            first_ms = start_utc_ms + round(s.first_s * 1000)
+            last_ms = start_utc_ms + round(s.last_s * 1000)
+            pos = None
+            if track is not None:
+                fix = position_at(track, start_utc_ms + round(best_pts * 1000),
+                                  max_gap_s=self.max_gap_s)
+                if fix is not None:
+                    pos = Position(
+                        lat=fix.lat,
+                        lon=fix.lon,
+                        speed_mps=fix.speed_mps,
+                        bearing_deg=fix.bearing_deg,
+                        timestamp_ms=fix.timestamp_ms,
+                    )
+            out.append(replace(s, first_utc_ms=first_ms, last_utc_ms=last_ms, position=pos))
+        return out

@@ -1,0 +1,120 @@
+"""VEHICLE_TRACK: associate plate (and vehicle) boxes across one video's sampled frames.
+
+Stateful per video: one :class:`TrackStage` must see every frame of its video, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dashcam.domain.plate_text import plate_distance
+from dashcam.domain.sighting import PlateObservation
+from dashcam.domain.tracking import BoxTracker, Track
+from dashcam.stages.records import FrameAnalysis
+
+
+@dataclass
+class TrackEvidence:
+    """Every read of one finished track, plus its best crop."""
+
+    video_id: str
+    track_id: int
+    observations: list[PlateObservation]
+    best_crop: NDArray[np.uint8] | None = None
+    vehicle_class: str | None = None
+    vehicle_xyxy: tuple[float, float, float, float] | None = None
+
+
+@dataclass
+class _Open:
+    observations: list[PlateObservation] = field(default_factory=list)
+    best_crop: NDArray[np.uint8] | None = None
+    best_score: float = -1.0
+    vehicle_class: str | None = None
+    vehicle_xyxy: tuple[float, float, float, float] | None = None
+
+
+def crop_name(frame_index: int, k: int) -> str:
+    """Relative path of the k-th plate crop of a frame inside the output folder."""
+    return f"crops/f{frame_index:07d}_{k}.jpg"
+
+
+def _vehicle_for(plate: NDArray[np.float32], analysis: FrameAnalysis) -> int:
+    if len(analysis.vehicles) == 0:
+        return -1
+    cx, cy = (plate[0] + plate[2]) / 2, (plate[1] + plate[3]) / 2
+    v = analysis.vehicles.xyxy
+    inside = (v[:, 0] <= cx) & (cx <= v[:, 2]) & (v[:, 1] <= cy) & (cy <= v[:, 3])
+    if not inside.any():
+        return -1
+    areas = analysis.vehicles.area
+    idx = np.where(inside)[0]
+    return int(idx[np.argmin(areas[idx])])
+
+
+class TrackStage:
+    """Feeds frames to a tracker; returns the tracks that ended with that frame."""
+
+    def __init__(self, video_id: str) -> None:
+        self.video_id = video_id
+        self.tracker = BoxTracker(text_distance=plate_distance)
+        self._open: dict[int, _Open] = {}
+
+    def run(self, analysis: FrameAnalysis) -> tuple[list[PlateObservation], list[TrackEvidence]]:
+        """Track one frame: its observations (with track ids) and the tracks it ended."""
+        ids = self.tracker.update(analysis.frame_index, analysis.plates, analysis.plate_texts)
+        observations: list[PlateObservation] = []
+        for k, track_id in enumerate(ids.tolist()):
+            box = analysis.plates.xyxy[k]
+            obs = PlateObservation(
+                frame_index=analysis.frame_index,
+                pts_s=analysis.pts_s,
+                text=analysis.plate_texts[k] if k < len(analysis.plate_texts) else "",
+                confidence=analysis.plate_confidences[k]
+                if k < len(analysis.plate_confidences)
+                else float(analysis.plates.confidence[k]),
+                xyxy=(float(box[0]), float(box[1]), float(box[2]), float(box[3])),
+                detector_score=float(analysis.plates.confidence[k]),
+                track_id=int(track_id),
+                crop_path=crop_name(analysis.frame_index, k),
+            )
+            observations.append(obs)
+            state = self._open.setdefault(int(track_id), _Open())
+            state.observations.append(obs)
+            score = obs.confidence * (1.0 + 1e-4 * (box[2] - box[0]))
+            if score > state.best_score and k < len(analysis.plate_crops):
+                state.best_score = float(score)
+                state.best_crop = analysis.plate_crops[k]
+                vi = _vehicle_for(box, analysis)
+                if vi >= 0:
+                    cid = int(analysis.vehicles.class_id[vi])
+                    names = analysis.vehicle_class_names
+                    state.vehicle_class = names[cid] if 0 <= cid < len(names) else str(cid)
+                    vb = analysis.vehicles.xyxy[vi]
+                    state.vehicle_xyxy = (float(vb[0]), float(vb[1]), float(vb[2]), float(vb[3]))
+        return observations, self._evidence(self.tracker.pop_finished())
+
+    def close(self) -> list[TrackEvidence]:
+        """End of video: every open track is finished."""
+        return self._evidence(self.tracker.close())
+
+    def _evidence(self, tracks: list[Track]) -> list[TrackEvidence]:
+        out = []
+        for t in tracks:
+            state = self._open.pop(t.track_id, None)
+            if state is None:
+                continue
+            out.append(
+                TrackEvidence(
+                    video_id=self.video_id,
+                    track_id=t.track_id,
+                    observations=state.observations,
+                    best_crop=state.best_crop,
+                    vehicle_class=state.vehicle_class,
+                    vehicle_xyxy=state.vehicle_xyxy,
+                )
+            )
+        return out
