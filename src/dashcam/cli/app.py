@@ -19,7 +19,11 @@ app = typer.Typer(
 )
 
 # Each module exposes ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "process",
+    "results",
+    "config_cmd",
+)
 
 _verbose = False
 

@@ -1,0 +1,70 @@
+"""Shared CLI helpers: settings from options, the store, sighting tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from dashcam.config import Settings, load_settings
+from dashcam.domain.sighting import Sighting
+from dashcam.store.database import make_engine
+from dashcam.store.results import ResultsRepository
+
+console = Console(stderr=True)
+out = Console()
+
+
+def settings_from(**overrides: Any) -> Settings:
+    return load_settings(**overrides)
+
+
+def open_repo(settings: Settings) -> ResultsRepository:
+    return ResultsRepository(make_engine(settings.db_url))
+
+
+def fmt_time(s: float) -> str:
+    m, sec = divmod(s, 60)
+    return f"{int(m):d}:{sec:04.1f}"
+
+
+def fmt_utc(ms: int | None) -> str:
+    if ms is None:
+        return "—"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%H:%M:%S")
+
+
+def sightings_table(
+    sightings: Sequence[Sighting], title: str = "Sightings", distances: Sequence[float] | None = None
+) -> Table:
+    table = Table(title=title)
+    table.add_column("plate", style="bold")
+    if distances is not None:
+        table.add_column("dist", justify="right")
+    table.add_column("video")
+    table.add_column("first", justify="right")
+    table.add_column("last", justify="right")
+    table.add_column("UTC")
+    table.add_column("lat", justify="right")
+    table.add_column("lon", justify="right")
+    table.add_column("conf", justify="right")
+    table.add_column("reads", justify="right")
+    for i, s in enumerate(sightings):
+        row = [s.plate_text or "(not read)"]
+        if distances is not None:
+            row.append(f"{distances[i]:.1f}")
+        row += [
+            s.video_id,
+            fmt_time(s.first_s),
+            fmt_time(s.last_s),
+            fmt_utc(s.first_utc_ms),
+            f"{s.position.lat:.6f}" if s.position else "—",
+            f"{s.position.lon:.6f}" if s.position else "—",
+            f"{s.confidence:.2f}",
+            str(s.n_reads),
+        ]
+        table.add_row(*row)
+    return table
