@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "process",
     "results",
     "config_cmd",
+    "gps",
 )
 
 _verbose = False
