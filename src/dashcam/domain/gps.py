@@ -213,7 +213,9 @@ def positions_at(track: GpsTrack, t_ms: npt.ArrayLike, max_gap_s: float) -> Trac
         return np.where(ok, out, np.nan).reshape(shape)
 
     def clerp(col: FloatArray, period: float, low: float) -> FloatArray:
-        out = np.mod(_circular_lerp(col[i0c], col[i1c], w, period) - low, period) + low
+        out = _circular_lerp(col[i0c], col[i1c], w, period)
+        # wrap only what left the range, so exact fixes keep their exact value
+        out = np.where(out < low, out + period, np.where(out >= low + period, out - period, out))
         return np.where(ok, out, np.nan).reshape(shape)
 
     return TrackPositions(
