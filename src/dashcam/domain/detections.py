@@ -16,7 +16,8 @@ def _check(name: str, arr: NDArray[np.generic], shape: tuple[int | None, ...]) -
     if arr.ndim != len(shape) or any(
         want is not None and got != want for got, want in zip(arr.shape, shape, strict=False)
     ):
-        want_s = "(" + ", ".join("N" if w is None else str(w) for w in shape) + ")"
+        dims = ["N" if w is None else str(w) for w in shape]
+        want_s = f"({dims[0]},)" if len(dims) == 1 else "(" + ", ".join(dims) + ")"
         raise ValueError(f"{name}: expected shape {want_s}, got {arr.shape}")
 
 

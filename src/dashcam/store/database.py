@@ -83,8 +83,8 @@ def init_schema(engine: Engine) -> None:
 
 
 def _add_missing_columns(engine: Engine) -> None:
-    insp = inspect(engine)
     with engine.begin() as conn:
+        insp = inspect(conn)
         for table in Base.metadata.sorted_tables:
             have = {c["name"] for c in insp.get_columns(table.name)}
             for col in table.columns:

@@ -1,0 +1,95 @@
+"""The results repository on SQLite and PostgreSQL (same tests, both stores)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from dashcam.domain.sighting import PlateObservation, Position, Sighting
+from dashcam.store.database import make_engine
+from dashcam.store.results import ResultsRepository
+from dashcam.store.schema import VideoStatus
+
+PG_URL = os.environ.get("DASHCAM_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ResultsRepository]:
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+        yield ResultsRepository(engine)
+        engine.dispose()
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need DASHCAM_TEST_POSTGRES_URL (set by .ci/run)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    engine = make_engine(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    yield ResultsRepository(engine)
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def _sighting(video: str, text_: str, track: int, t0: float, lat: float | None = 51.5) -> Sighting:
+    reads = tuple(
+        PlateObservation(frame_index=int((t0 + k) * 30), pts_s=t0 + k, text=text_,
+                         confidence=0.9, xyxy=(1, 2, 3, 4), track_id=track)
+        for k in range(3)
+    )
+    return Sighting(
+        video_id=video, track_id=track, plate_text=text_, confidence=0.9, first_s=t0,
+        last_s=t0 + 2, best_frame_index=int(t0 * 30), best_xyxy=(1, 2, 3, 4), n_reads=3,
+        first_utc_ms=1_700_000_000_000 + int(t0 * 1000),
+        last_utc_ms=1_700_000_000_000 + int((t0 + 2) * 1000),
+        position=Position(lat, -0.1) if lat is not None else None,
+        reads=reads,
+    )
+
+
+def test_reprocessing_replaces_results(repo: ResultsRepository) -> None:
+    repo.upsert_video("v1", "/videos/a.mp4", content_hash="h1", status=VideoStatus.DONE)
+    repo.replace_sightings("v1", [_sighting("v1", "ABC123", 1, 0.0), _sighting("v1", "XYZ789", 2, 5)])
+    repo.replace_sightings("v1", [_sighting("v1", "ABC123", 1, 0.0)])
+    got = repo.list_sightings(video_id="v1", with_reads=True)
+    assert [g.sighting.plate_text for g in got] == ["ABC123"]
+    assert len(got[0].sighting.reads) == 3
+    assert repo.get_video("v1").n_sightings == 1  # type: ignore[union-attr]
+    assert repo.count_sightings() == 1
+
+
+def test_fuzzy_search_across_videos(repo: ResultsRepository) -> None:
+    for vid, plate in (("v1", "ABC1234"), ("v2", "A8C1234"), ("v3", "KX52ABC")):
+        repo.upsert_video(vid, f"/videos/{vid}.mp4", content_hash=vid)
+        repo.replace_sightings(vid, [_sighting(vid, plate, 1, 1.0)])
+    exact = repo.search_plates("ABC1234", max_distance=0)
+    assert [s.sighting.video_id for s, _ in exact] == ["v1"]
+    near = repo.search_plates("ABC-1234", max_distance=1)
+    assert [s.sighting.plate_text for s, _ in near] == ["ABC1234", "A8C1234"]
+    assert near[0][1] < near[1][1]
+    assert repo.search_plates("ZZZZZZZ", max_distance=1) == []
+
+
+def test_video_listing_filters_and_hash_lookup(repo: ResultsRepository) -> None:
+    repo.upsert_video("v1", "/a.mp4", content_hash="h1", status=VideoStatus.DONE, duration_s=12.5)
+    repo.upsert_video("v2", "/b.mp4", content_hash="h2", status=VideoStatus.QUEUED)
+    assert [v.id for v in repo.list_videos(status=VideoStatus.QUEUED)] == ["v2"]
+    found = repo.find_video_by_hash("h1")
+    assert found is not None and found.duration_s == 12.5
+    assert repo.get_video("nope") is None
+
+
+def test_sightings_filter_by_time(repo: ResultsRepository) -> None:
+    repo.upsert_video("v1", "/a.mp4")
+    repo.replace_sightings("v1", [_sighting("v1", "AAA111", 1, 0.0), _sighting("v1", "BBB222", 2, 60)])
+    late = repo.list_sightings(since_ms=1_700_000_000_000 + 30_000)
+    assert [s.sighting.plate_text for s in late] == ["BBB222"]

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from dashcam.domain.gps import GpsFix, GpsTrack
+from dashcam.domain.sighting import PlateObservation, Position, Sighting
+from dashcam.output.export import ExportFormat, export
+from dashcam.output.report import track_svg
+from dashcam.stages.summary import SummaryStage, merge_split_tracks
+
+
+def _s(text: str, first: float, last: float, track: int = 1, conf: float = 0.9) -> Sighting:
+    obs = PlateObservation(
+        frame_index=int(first * 30), pts_s=first, text=text, confidence=conf,
+        xyxy=(0, 0, 10, 5),
+    )
+    return Sighting(
+        video_id="v", track_id=track, plate_text=text, confidence=conf, first_s=first,
+        last_s=last, best_frame_index=int(first * 30), best_xyxy=(0, 0, 10, 5), n_reads=3,
+        reads=(obs,),
+    )
+
+
+def test_split_track_of_one_plate_is_merged() -> None:
+    merged = merge_split_tracks([_s("ABC123", 0, 4, 1), _s("ABC123", 6, 9, 2), _s("XYZ987", 1, 3, 3)])
+    assert [(m.plate_text, m.first_s, m.last_s) for m in merged] == [
+        ("ABC123", 0, 9), ("XYZ987", 1, 3)
+    ]
+    assert merged[0].n_reads == 6
+
+
+def test_same_plate_far_apart_in_time_stays_two_sightings() -> None:
+    merged = merge_split_tracks([_s("ABC123", 0, 4, 1), _s("ABC123", 60, 64, 2)])
+    assert len(merged) == 2
+
+
+def test_summary_interpolates_position_and_sets_utc() -> None:
+    track = GpsTrack([GpsFix(1_000_000, 51.0, 0.0), GpsFix(1_002_000, 51.0, 0.002)])
+    (s,) = SummaryStage(max_gap_s=5).run([_s("ABC123", 1.0, 2.0)], start_utc_ms=1_000_000,
+                                         track=track)
+    assert s.first_utc_ms == 1_001_000 and s.last_utc_ms == 1_002_000
+    assert s.position is not None
+    assert abs(s.position.lon - 0.001) < 1e-9  # halfway, not the nearest fix
+
+
+def test_summary_never_invents_position_across_a_gap() -> None:
+    track = GpsTrack([GpsFix(1_000_000, 51.0, 0.0), GpsFix(1_060_000, 51.0, 0.01)])
+    (s,) = SummaryStage(max_gap_s=5).run([_s("ABC123", 30, 31)], start_utc_ms=1_000_000,
+                                         track=track)
+    assert s.position is None and s.first_utc_ms == 1_030_000
+
+
+def _placed() -> list[Sighting]:
+    from dataclasses import replace
+
+    return [
+        replace(_s("ABC123", 1, 2), position=Position(51.5, -0.12), first_utc_ms=1_700_000_000_000),
+        _s("NOGPS1", 3, 4),
+    ]
+
+
+def test_export_csv_geojson_gpx() -> None:
+    rows = export(_placed(), ExportFormat.CSV).splitlines()
+    assert rows[0].startswith("video_id,track_id,plate_text")
+    assert len(rows) == 3 and "ABC123" in rows[1] and "2023-11-14T22:13:20Z" in rows[1]
+    gj = json.loads(export(_placed(), ExportFormat.GEOJSON))
+    assert [f["geometry"]["coordinates"] for f in gj["features"]] == [[-0.12, 51.5]]
+    root = ET.fromstring(export(_placed(), ExportFormat.GPX))
+    wpts = root.findall("{http://www.topografix.com/GPX/1/1}wpt")
+    assert len(wpts) == 1 and wpts[0].get("lat") == "51.5000000"
+
+
+def test_track_svg_draws_line_and_one_marker_per_placed_sighting() -> None:
+    svg = track_svg([(51.5, -0.12), (51.501, -0.119)], _placed())
+    assert svg.count("<polyline") == 1
+    assert svg.count('class="marker"') == 1
+    assert track_svg([], []) == ""
