@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "results",
     "config_cmd",
     "gps",
+    "read",
 )
 
 _verbose = False

@@ -1,0 +1,111 @@
+"""Plate crop preparation for OCR: find the main text line and cut reading variants.
+
+US plates carry a state name above and a slogan below the registration; an OCR line
+recogniser reads those too. Characters of the registration are the tallest row of
+similar-height blobs on the plate, so we binarise (both polarities), take connected
+components that are shaped like characters, and keep the biggest row of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+ImageBGR = NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """Box of the main text line in crop pixels and how many character blobs it holds."""
+
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+    n_chars: int
+
+    @property
+    def height(self) -> int:
+        return self.y2 - self.y1
+
+
+def _char_boxes(gray: NDArray[Any], dark_text: bool) -> list[tuple[int, int, int, int]]:
+    """Character-shaped connected components ``(x, y, w, h)`` of one polarity."""
+    height, width = gray.shape
+    mode = cv2.THRESH_BINARY_INV if dark_text else cv2.THRESH_BINARY
+    _, binary = cv2.threshold(gray, 0, 255, mode | cv2.THRESH_OTSU)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    boxes: list[tuple[int, int, int, int]] = []
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if not 0.2 * height <= h <= 0.95 * height or w > 0.35 * width:
+            continue
+        if h < 0.8 * w or h > 12 * w or area < 0.1 * w * h:
+            continue
+        boxes.append((x, y, w, h))
+    return boxes
+
+
+def _best_row(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """The largest group of blobs of similar height on one row (ties: taller wins)."""
+    best: list[tuple[int, int, int, int]] = []
+    best_key = (0, 0.0)
+    for _, y, _, h in boxes:
+        cy = y + h / 2
+        row = [
+            b for b in boxes if abs(b[3] - h) <= 0.25 * h and abs(b[1] + b[3] / 2 - cy) <= 0.25 * h
+        ]
+        key = (len(row), float(h))
+        if len(row) >= 2 and key > best_key:
+            best, best_key = row, key
+    return best
+
+
+def main_text_line(crop: ImageBGR) -> TextLine | None:
+    """The registration's text line on a plate crop, or None when no row of characters shows.
+
+    >>> import numpy as np
+    >>> main_text_line(np.full((40, 120, 3), 255, np.uint8)) is None
+    True
+    """
+    if crop.ndim != 3 or crop.shape[0] < 8 or crop.shape[1] < 8:
+        return None
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    gray = cv2.GaussianBlur(gray, (3, 3), 0)
+    rows = [_best_row(_char_boxes(gray, dark)) for dark in (True, False)]
+    row = max(rows, key=lambda r: len(r) * sum(b[3] for b in r))
+    if not row:
+        return None
+    return TextLine(
+        x1=min(b[0] for b in row),
+        y1=min(b[1] for b in row),
+        x2=max(b[0] + b[2] for b in row),
+        y2=max(b[1] + b[3] for b in row),
+        n_chars=len(row),
+    )
+
+
+def reading_variants(crop: ImageBGR) -> list[ImageBGR]:
+    """Versions of a plate crop worth reading; the reader keeps the most confident read.
+
+    The whole crop first, then (when a text line is found) the line's band across the
+    full width, then the band cut tight around the characters. Each is a view or copy
+    of ``crop`` in BGR.
+    """
+    variants = [crop]
+    line = main_text_line(crop)
+    if line is None:
+        return variants
+    height, width = crop.shape[:2]
+    pad = int(0.15 * line.height) + 2
+    y1, y2 = max(0, line.y1 - pad), min(height, line.y2 + pad)
+    if y2 - y1 < 0.9 * height:
+        variants.append(crop[y1:y2, :])
+    x1, x2 = max(0, line.x1 - 2 * pad), min(width, line.x2 + 2 * pad)
+    if x2 - x1 < 0.9 * width:
+        variants.append(crop[y1:y2, x1:x2])
+    return variants

@@ -1,0 +1,129 @@
+"""Backend registries: name -> factory(settings), plus the ``auto`` choice.
+
+Plain module-level dicts; a backend module adds itself by adding an entry here. Factories
+import their heavy libraries lazily, so importing this module is cheap. Choosing an
+unknown name, or a backend whose package or weights file is missing, raises
+:class:`~dashcam.errors.BackendUnavailable` naming what is missing.
+
+``auto``:
+- plate detector: a user-supplied plate model in ``models_dir`` (file name contains
+  ``plate``; ``.onnx`` via ``yolo-onnx``, ``.pt`` via ``yolo-ultralytics``), else ``classic``
+  (Haar cascade + contour candidates, which needs only OpenCV);
+- vehicle detector: a user-supplied vehicle model in ``models_dir``, else none.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from dashcam.backends.protocols import PlateDetector, PlateReader, VehicleDetector
+from dashcam.backends.weights import WeightsKind, find_weights
+from dashcam.config import Settings
+from dashcam.errors import BackendUnavailable
+
+log = logging.getLogger(__name__)
+
+PlateDetectorFactory = Callable[[Settings], PlateDetector]
+PlateReaderFactory = Callable[[Settings], PlateReader]
+VehicleDetectorFactory = Callable[[Settings], VehicleDetector]
+
+
+def _classic(settings: Settings) -> PlateDetector:
+    from dashcam.backends.plate_detectors import ClassicPlateDetector
+
+    return ClassicPlateDetector()
+
+
+def _haar(settings: Settings) -> PlateDetector:
+    from dashcam.backends.plate_detectors import HaarPlateDetector
+
+    return HaarPlateDetector()
+
+
+def _contour(settings: Settings) -> PlateDetector:
+    from dashcam.backends.plate_detectors import ContourPlateDetector
+
+    return ContourPlateDetector()
+
+
+def _rapidocr(settings: Settings) -> PlateReader:
+    from dashcam.backends.rapidocr_reader import RapidOcrReader
+
+    return RapidOcrReader()
+
+
+PLATE_DETECTORS: dict[str, PlateDetectorFactory] = {
+    "classic": _classic,
+    "haar": _haar,
+    "contour": _contour,
+}
+PLATE_READERS: dict[str, PlateReaderFactory] = {
+    "rapidocr": _rapidocr,
+}
+VEHICLE_DETECTORS: dict[str, VehicleDetectorFactory] = {}
+
+#: Which registered backend runs a user weights file of each suffix under ``auto``.
+WEIGHTS_BACKENDS: dict[str, str] = {".onnx": "yolo-onnx", ".pt": "yolo-ultralytics"}
+
+
+def _unknown(what: str, name: str, registry: Mapping[str, object], extra: tuple[str, ...]) -> str:
+    names = ", ".join([*extra, *sorted(registry)])
+    return f"unknown {what} {name!r}; available: {names}"
+
+
+def _weights_backend(
+    settings: Settings, kind: WeightsKind, registry: Mapping[str, object]
+) -> str | None:
+    """Name of the registered backend for the user's ``kind`` weights, None when none."""
+    path: Path | None = find_weights(settings.models_dir, kind)
+    if path is None:
+        return None
+    backend = WEIGHTS_BACKENDS.get(path.suffix.lower())
+    if backend is None or backend not in registry:
+        raise BackendUnavailable(
+            f"{kind} weights {path} found but no backend for {path.suffix} files is installed"
+            f" (registered: {', '.join(sorted(registry)) or 'none'})"
+        )
+    log.info("%s detector: %s on %s", kind, backend, path)
+    return backend
+
+
+def make_plate_detector(settings: Settings) -> PlateDetector:
+    """The plate detector named by ``settings.plate_detector`` (``auto``: see module doc)."""
+    name = settings.plate_detector
+    if name == "auto":
+        name = _weights_backend(settings, "plate", PLATE_DETECTORS) or "classic"
+    factory = PLATE_DETECTORS.get(name)
+    if factory is None:
+        raise BackendUnavailable(_unknown("plate detector", name, PLATE_DETECTORS, ("auto",)))
+    return factory(settings)
+
+
+def make_plate_reader(settings: Settings) -> PlateReader:
+    """The OCR backend named by ``settings.plate_reader``."""
+    name = settings.plate_reader
+    factory = PLATE_READERS.get(name)
+    if factory is None:
+        raise BackendUnavailable(_unknown("plate reader", name, PLATE_READERS, ()))
+    return factory(settings)
+
+
+def make_vehicle_detector(settings: Settings) -> VehicleDetector | None:
+    """The vehicle detector named by ``settings.vehicle_detector``; None for ``none`` or
+    for ``auto`` without user vehicle weights (plate-only operation)."""
+    name = settings.vehicle_detector
+    if name == "none":
+        return None
+    if name == "auto":
+        found = _weights_backend(settings, "vehicle", VEHICLE_DETECTORS)
+        if found is None:
+            return None
+        name = found
+    factory = VEHICLE_DETECTORS.get(name)
+    if factory is None:
+        raise BackendUnavailable(
+            _unknown("vehicle detector", name, VEHICLE_DETECTORS, ("auto", "none"))
+        )
+    return factory(settings)

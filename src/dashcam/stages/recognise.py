@@ -1,0 +1,186 @@
+"""Full-image plate recognition: detect candidates, read them, keep the plate-like reads.
+
+Used by ``dashcam read``, the video pipeline's OCR stage (:meth:`read_crops`) and the
+live-relay worker. Models load once, in the constructor (the reader warms up there).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dashcam.backends.protocols import ImageBGR, PlateDetector, PlateRead, PlateReader
+from dashcam.config import Settings
+from dashcam.domain.detections import Detections
+from dashcam.domain.plate_text import REGIONS, correct, normalise
+
+log = logging.getLogger(__name__)
+
+#: Candidates read per frame, best detector score first (bounds the OCR time per frame).
+MAX_CANDIDATES = 8
+#: Share of the box size added around a candidate before reading it.
+CROP_PAD = 0.06
+#: Fewest characters a read must have to count as a plate found in a full image.
+MIN_FOUND_CHARS = 4
+
+
+@dataclass(frozen=True)
+class PlateResult:
+    """One recognised plate.
+
+    ``text`` is normalised and corrected for the region; ``raw_text`` is what OCR read;
+    ``confidence`` is the OCR confidence (the detector score when OCR is disabled);
+    ``xyxy`` is the plate box in image pixels.
+    """
+
+    text: str
+    confidence: float
+    xyxy: tuple[float, float, float, float]
+    raw_text: str
+    detector_score: float
+
+
+def pad_crop(image: ImageBGR, xyxy: Sequence[float], pad: float = CROP_PAD) -> ImageBGR:
+    """A contiguous copy of ``xyxy`` grown by ``pad`` of its size, clipped to the image."""
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in xyxy)
+    px, py = (x2 - x1) * pad, (y2 - y1) * pad
+    a, b = max(int(x1 - px), 0), max(int(y1 - py), 0)
+    c, d = min(int(np.ceil(x2 + px)), w), min(int(np.ceil(y2 + py)), h)
+    return np.ascontiguousarray(image[b:d, a:c])
+
+
+class PlateRecogniser:
+    """Plate detector + OCR reader + text rules, all chosen by :class:`Settings`.
+
+    ``detector``/``reader`` override the registry choice (e.g. to share loaded models).
+    The detector loads on first :meth:`recognise`, so crop-only use never builds one.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        detector: PlateDetector | None = None,
+        reader: PlateReader | None = None,
+    ) -> None:
+        from dashcam.backends.registry import make_plate_reader
+
+        if settings.plate_region.lower() != "auto" and settings.plate_region.lower() not in REGIONS:
+            from dashcam.errors import ConfigError
+
+            allowed = ", ".join(["auto", *REGIONS])
+            raise ConfigError(
+                f"plate_region (DASHCAM_PLATE_REGION): unknown region "
+                f"{settings.plate_region!r}; expected one of: {allowed}"
+            )
+        self.settings = settings
+        self.region = settings.plate_region.lower()
+        self.min_confidence = settings.min_plate_confidence
+        self.enable_ocr = settings.enable_ocr
+        self._detector = detector
+        self.reader: PlateReader | None = None
+        if self.enable_ocr:
+            self.reader = reader or make_plate_reader(settings)
+
+    @property
+    def name(self) -> str:
+        return self.reader.name if self.reader is not None else "none"
+
+    @property
+    def detector(self) -> PlateDetector:
+        if self._detector is None:
+            from dashcam.backends.registry import make_plate_detector
+
+            self._detector = make_plate_detector(self.settings)
+        return self._detector
+
+    def _result(self, read: PlateRead, xyxy: Sequence[float], score: float) -> PlateResult:
+        box = (float(xyxy[0]), float(xyxy[1]), float(xyxy[2]), float(xyxy[3]))
+        return PlateResult(
+            text=correct(read.text, self.region),
+            confidence=round(float(read.confidence), 4),
+            xyxy=box,
+            raw_text=read.text,
+            detector_score=round(float(score), 4),
+        )
+
+    def read_crops(self, crops: Sequence[ImageBGR]) -> list[PlateResult]:
+        """Read tight plate crops (BGR); one result per crop, in order, unfiltered.
+
+        ``xyxy`` is the whole crop and ``detector_score`` 1.0. With OCR disabled every
+        text is "" and the confidence 1.0.
+        """
+        if not crops:
+            return []
+        if self.reader is None:
+            return [
+                PlateResult("", 1.0, (0.0, 0.0, float(c.shape[1]), float(c.shape[0])), "", 1.0)
+                for c in crops
+            ]
+        reads = self.reader.read(list(crops))
+        return [
+            self._result(read, (0, 0, crop.shape[1], crop.shape[0]), 1.0)
+            for read, crop in zip(reads, crops, strict=True)
+        ]
+
+    def recognise(
+        self, image_bgr: ImageBGR, regions: Detections | None = None
+    ) -> list[PlateResult]:
+        """Plates in a full image (or inside the vehicle ``regions``), best first.
+
+        A candidate counts when its corrected text has at least
+        :data:`MIN_FOUND_CHARS` characters, fits the region's format and the OCR
+        confidence reaches ``min_plate_confidence``. Without OCR every candidate counts,
+        with empty text and its detector score as confidence.
+        """
+        found = self.detector.detect(image_bgr, regions)
+        if len(found) == 0:
+            return []
+        order = np.argsort(-found.confidence, kind="stable")[:MAX_CANDIDATES]
+        boxes = [found.xyxy[i].tolist() for i in order.tolist()]
+        scores = [float(found.confidence[i]) for i in order.tolist()]
+        if self.reader is None:
+            return [
+                PlateResult("", round(s, 4), (b[0], b[1], b[2], b[3]), "", round(s, 4))
+                for b, s in zip(boxes, scores, strict=True)
+            ]
+        crops = [pad_crop(image_bgr, box) for box in boxes]
+        reads = self.reader.read(crops)
+        results: list[PlateResult] = []
+        for read, box, score in zip(reads, boxes, scores, strict=True):
+            result = self._result(read, box, score)
+            if self._accept(result):
+                results.append(result)
+        results.sort(key=lambda r: -r.confidence)
+        return _dedupe(results)
+
+    def _accept(self, result: PlateResult) -> bool:
+        text = normalise(result.text)
+        if len(text) < MIN_FOUND_CHARS or result.confidence < self.min_confidence:
+            return False
+        fmt = REGIONS.get(self.region)
+        if fmt is None:
+            return len(text) <= max(f.max_len for f in REGIONS.values())
+        return fmt.min_len <= len(text) <= fmt.max_len
+
+
+def _dedupe(results: list[PlateResult]) -> list[PlateResult]:
+    """Drop a result whose box mostly lies inside a more confident one's (same plate)."""
+    kept: list[PlateResult] = []
+    for r in results:
+        x1, y1, x2, y2 = r.xyxy
+        area = max((x2 - x1) * (y2 - y1), 1e-6)
+        inside = False
+        for k in kept:
+            ix = max(0.0, min(x2, k.xyxy[2]) - max(x1, k.xyxy[0]))
+            iy = max(0.0, min(y2, k.xyxy[3]) - max(y1, k.xyxy[1]))
+            if ix * iy / area > 0.5:
+                inside = True
+                break
+        if not inside:
+            kept.append(r)
+    return kept
