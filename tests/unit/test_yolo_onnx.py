@@ -18,8 +18,10 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from dashcam.backends.protocols import PlateDetector, VehicleDetector
+from dashcam.backends.registry import make_plate_detector, make_vehicle_detector
 from dashcam.backends.yolo_onnx import YoloOnnxDetector
 from dashcam.backends.yolo_output import COCO_NAMES, letterbox, nms, parse_names
+from dashcam.config import load_settings
 from dashcam.domain.detections import Detections
 from dashcam.errors import BackendUnavailable, InputError
 
@@ -247,3 +249,52 @@ def test_nms_is_class_wise() -> None:
 )
 def test_parse_names(raw: str | None, expected: list[str] | None) -> None:
     assert parse_names(raw) == expected
+
+
+# --- through the registry, as the pipeline builds them ----------------------------------
+
+
+def test_auto_vehicle_detector_uses_onnx_weights_in_models_dir(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    build_blob_yolo(models / "blobs.onnx")
+    det = make_vehicle_detector(load_settings(models_dir=models))
+    assert isinstance(det, YoloOnnxDetector) and det.path.name == "blobs.onnx"
+    found = det.detect(frame_128x96(((0, 16, 32, 48), GREEN), ((96, 48, 128, 80), RED)))
+    assert [det.class_names[i] for i in found.class_id] == ["car"]
+
+
+def test_auto_without_weights_is_plate_only(tmp_path: Path) -> None:
+    settings = load_settings(models_dir=tmp_path / "empty")
+    assert make_vehicle_detector(settings) is None
+    assert not isinstance(make_plate_detector(settings), YoloOnnxDetector)
+
+
+def test_auto_plate_detector_uses_plate_weights(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    build_blob_yolo(models / "my-plate-model.onnx")
+    settings = load_settings(models_dir=models)
+    det = make_plate_detector(settings)
+    assert isinstance(det, YoloOnnxDetector) and det.path.name == "my-plate-model.onnx"
+    assert make_vehicle_detector(settings) is None  # a plate model is not a vehicle model
+
+
+def test_named_backend_without_weights_names_the_folder(tmp_path: Path) -> None:
+    settings = load_settings(models_dir=tmp_path / "models", vehicle_detector="yolo-onnx")
+    with pytest.raises(BackendUnavailable, match=r"no vehicle weights in .*models"):
+        make_vehicle_detector(settings)
+
+
+def test_pt_weights_without_ultralytics_give_the_install_hint(tmp_path: Path) -> None:
+    try:
+        import ultralytics  # noqa: F401
+    except Exception:
+        pass
+    else:
+        pytest.skip("ultralytics imports here, so .pt weights would load")
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "yolov8n.pt").write_bytes(b"x")
+    with pytest.raises(BackendUnavailable, match=r"dashcam\[yolo\]"):
+        make_vehicle_detector(load_settings(models_dir=models))

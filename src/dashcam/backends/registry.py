@@ -14,9 +14,11 @@ unknown name, or a backend whose package or weights file is missing, raises
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from dashcam.backends.protocols import PlateDetector, PlateReader, VehicleDetector
 from dashcam.backends.weights import WeightsKind, find_weights
@@ -54,15 +56,31 @@ def _rapidocr(settings: Settings) -> PlateReader:
     return RapidOcrReader()
 
 
+def _yolo(module: str, kind: str) -> Callable[[Settings], Any]:
+    """Factory running ``dashcam.backends.<module>.<kind>_detector`` (imported when called)."""
+
+    def factory(settings: Settings) -> Any:
+        return getattr(importlib.import_module(f"dashcam.backends.{module}"), f"{kind}_detector")(
+            settings
+        )
+
+    return factory
+
+
 PLATE_DETECTORS: dict[str, PlateDetectorFactory] = {
     "classic": _classic,
     "haar": _haar,
     "contour": _contour,
+    "yolo-onnx": _yolo("yolo_onnx", "plate"),
+    "yolo-ultralytics": _yolo("yolo_ultralytics", "plate"),
 }
 PLATE_READERS: dict[str, PlateReaderFactory] = {
     "rapidocr": _rapidocr,
 }
-VEHICLE_DETECTORS: dict[str, VehicleDetectorFactory] = {}
+VEHICLE_DETECTORS: dict[str, VehicleDetectorFactory] = {
+    "yolo-onnx": _yolo("yolo_onnx", "vehicle"),
+    "yolo-ultralytics": _yolo("yolo_ultralytics", "vehicle"),
+}
 
 #: Which registered backend runs a user weights file of each suffix under ``auto``.
 WEIGHTS_BACKENDS: dict[str, str] = {".onnx": "yolo-onnx", ".pt": "yolo-ultralytics"}

@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from dashcam.errors import BackendUnavailable
+
 WeightsKind = Literal["vehicle", "plate"]
 
 #: Suffixes in order of preference.
@@ -51,3 +53,13 @@ def find_weights(models_dir: Path, kind: WeightsKind) -> Path | None:
     """
     found = list_weights(models_dir, kind)
     return found[0] if found else None
+
+
+def require_weights(models_dir: Path, kind: WeightsKind, suffix: str) -> Path:
+    """The best ``kind`` weights file with ``suffix`` (``".onnx"``/``".pt"``), or
+    :class:`BackendUnavailable` naming the folder and the file pattern expected."""
+    for path in list_weights(models_dir, kind):
+        if path.suffix.lower() == suffix:
+            return path
+    pattern = f"*plate*{suffix}" if kind == "plate" else f"*{suffix} (name without 'plate')"
+    raise BackendUnavailable(f"no {kind} weights in {models_dir}: expected a file {pattern}")

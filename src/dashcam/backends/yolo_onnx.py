@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from dashcam.backends.protocols import ImageBGR
+from dashcam.backends.weights import require_weights
 from dashcam.backends.yolo_output import (
     VEHICLE_CLASSES,
     Layout,
@@ -26,6 +27,7 @@ from dashcam.backends.yolo_output import (
     parse_names,
     select,
 )
+from dashcam.config import Settings
 from dashcam.domain.detections import Detections
 from dashcam.errors import BackendUnavailable, InputError
 
@@ -193,3 +195,13 @@ class YoloOnnxDetector:
             iou_threshold=self.iou_threshold,
             max_det=self.max_det,
         )
+
+
+def vehicle_detector(settings: Settings) -> YoloOnnxDetector:
+    """Registry factory: the vehicle model (``*.onnx``) in ``settings.models_dir``."""
+    return YoloOnnxDetector.for_vehicles(require_weights(settings.models_dir, "vehicle", ".onnx"))
+
+
+def plate_detector(settings: Settings) -> YoloOnnxDetector:
+    """Registry factory: the plate model (``*plate*.onnx``) in ``settings.models_dir``."""
+    return YoloOnnxDetector(require_weights(settings.models_dir, "plate", ".onnx"))

@@ -15,7 +15,9 @@ from typing import Any, Literal
 import numpy as np
 
 from dashcam.backends.protocols import ImageBGR
+from dashcam.backends.weights import require_weights
 from dashcam.backends.yolo_output import VEHICLE_CLASSES, class_ids_for, parse_names, select
+from dashcam.config import Settings
 from dashcam.domain.detections import Detections
 from dashcam.errors import BackendUnavailable, InputError
 
@@ -51,7 +53,7 @@ class YoloUltralyticsDetector:
     first CUDA GPU when torch sees one.
     """
 
-    name = "yolo"
+    name = "yolo-ultralytics"
 
     def __init__(
         self,
@@ -147,3 +149,14 @@ class YoloUltralyticsDetector:
             iou_threshold=self.iou_threshold,
             max_det=self.max_det,
         )
+
+
+def vehicle_detector(settings: Settings) -> YoloUltralyticsDetector:
+    """Registry factory: the vehicle model (``*.pt``) in ``settings.models_dir``."""
+    path = require_weights(settings.models_dir, "vehicle", ".pt")
+    return YoloUltralyticsDetector.for_vehicles(path)
+
+
+def plate_detector(settings: Settings) -> YoloUltralyticsDetector:
+    """Registry factory: the plate model (``*plate*.pt``) in ``settings.models_dir``."""
+    return YoloUltralyticsDetector(require_weights(settings.models_dir, "plate", ".pt"))
