@@ -1,0 +1,1 @@
+"""Media edge: video decoding and sampling, metadata, telemetry files, synthetic clips."""
