@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from dashcam.domain.detections import Detections, FloatArray, IntArray, box_iou
+from dashcam.domain.detections import Detections, FloatArray, IntArray
 
 Layout = Literal["v8", "v5", "e2e"]
 
@@ -162,21 +162,22 @@ def nms(
     >>> nms(b, np.array([0.9, 0.8, 0.7], np.float32), np.array([0, 0, 1]), 0.5).tolist()
     [0, 2]
     """
+    x1, y1, x2, y2 = (np.ascontiguousarray(xyxy[:, k], dtype=np.float64) for k in range(4))
+    area = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
     order = np.argsort(-confidence, kind="stable")
-    keep: list[int] = []
-    suppressed = np.zeros(len(order), dtype=bool)
-    for pos, i in enumerate(order):
-        if suppressed[pos]:
-            continue
-        keep.append(int(i))
-        if len(keep) >= max_det:
-            break
-        rest = order[pos + 1 :]
-        if len(rest) == 0:
-            break
-        iou = box_iou(xyxy[i : i + 1], xyxy[rest])[0]
-        suppressed[pos + 1 :] |= (iou > iou_threshold) & (class_id[rest] == class_id[i])
-    return np.asarray(keep, dtype=np.int64)
+    kept: list[int] = []
+    # Global score order, so it can stop at max_det; flat columns keep the loop cheap.
+    while order.size and len(kept) < max_det:
+        i = int(order[0])
+        kept.append(i)
+        rest = order[1:]
+        iw = np.clip(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0, None)
+        ih = np.clip(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0, None)
+        inter = iw * ih
+        overlap = inter > iou_threshold * np.maximum(area[i] + area[rest] - inter, 1e-9)
+        order = rest[~overlap | (class_id[rest] != class_id[i])]
+    keep = np.asarray(kept, dtype=np.int64)
+    return keep
 
 
 def select(
