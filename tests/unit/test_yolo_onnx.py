@@ -20,7 +20,14 @@ from onnx import TensorProto, helper, numpy_helper
 from dashcam.backends.protocols import PlateDetector, VehicleDetector
 from dashcam.backends.registry import make_plate_detector, make_vehicle_detector
 from dashcam.backends.yolo_onnx import YoloOnnxDetector
-from dashcam.backends.yolo_output import COCO_NAMES, letterbox, nms, parse_names
+from dashcam.backends.yolo_output import (
+    COCO_NAMES,
+    decode,
+    guess_layout,
+    letterbox,
+    nms,
+    parse_names,
+)
 from dashcam.config import load_settings
 from dashcam.domain.detections import Detections
 from dashcam.errors import BackendUnavailable, InputError
@@ -298,3 +305,32 @@ def test_pt_weights_without_ultralytics_give_the_install_hint(tmp_path: Path) ->
     (models / "yolov8n.pt").write_bytes(b"x")
     with pytest.raises(BackendUnavailable, match=r"dashcam\[yolo\]"):
         make_vehicle_detector(load_settings(models_dir=models))
+
+
+def test_vehicle_only_model_keeps_all_its_classes(tmp_path: Path) -> None:
+    names = "{0: 'sedan', 1: 'van', 2: 'lorry'}"
+    det = YoloOnnxDetector.for_vehicles(build_blob_yolo(tmp_path / "v.onnx", names=names))
+    found = det.detect(frame_128x96(((0, 16, 32, 48), GREEN), ((96, 48, 128, 80), RED)))
+    assert sorted(det.class_names[i] for i in found.class_id) == ["sedan", "van"]
+
+
+@pytest.mark.parametrize(
+    ("shape", "nc", "expected"),
+    [
+        ((1, 84, 8400), None, "v8"),
+        ((1, 25200, 85), None, "v5"),
+        ((1, 300, 6), None, "e2e"),
+        ((1, 6, 8400), 2, "v8"),
+        ((1, 8400, 7), 2, "v5"),
+    ],
+)
+def test_guess_layout(shape: tuple[int, int, int], nc: int | None, expected: str) -> None:
+    assert guess_layout(shape, nc) == expected
+
+
+def test_decode_end2end_rows_are_xyxy_score_class() -> None:
+    rows = np.array([[[10, 20, 30, 40, 0.9, 2], [0, 0, 5, 5, 0.1, 0]]], np.float32)
+    xyxy, conf, cls_id = decode(rows, "e2e", 0.25)
+    assert xyxy.tolist() == [[10, 20, 30, 40]]
+    assert conf.tolist() == pytest.approx([0.9])
+    assert cls_id.tolist() == [2]
