@@ -33,11 +33,18 @@ class TextLine:
         return self.y2 - self.y1
 
 
-def _char_boxes(gray: NDArray[Any], dark_text: bool) -> list[tuple[int, int, int, int]]:
-    """Character-shaped connected components ``(x, y, w, h)`` of one polarity."""
-    height, width = gray.shape
+def _binary_maps(gray: NDArray[Any], dark_text: bool) -> list[NDArray[Any]]:
+    """Text-is-white binarisations: global Otsu, and a local threshold for uneven plates."""
     mode = cv2.THRESH_BINARY_INV if dark_text else cv2.THRESH_BINARY
-    _, binary = cv2.threshold(gray, 0, 255, mode | cv2.THRESH_OTSU)
+    _, otsu = cv2.threshold(gray, 0, 255, mode | cv2.THRESH_OTSU)
+    block = max(11, (gray.shape[0] // 2) | 1)
+    local = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, mode, block, 7)
+    return [otsu, local]
+
+
+def _char_boxes(binary: NDArray[Any]) -> list[tuple[int, int, int, int]]:
+    """Character-shaped connected components ``(x, y, w, h)`` of a text-is-white map."""
+    height, width = binary.shape
     n, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     boxes: list[tuple[int, int, int, int]] = []
     for i in range(1, n):
@@ -59,7 +66,7 @@ def _best_row(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, in
         row = [
             b for b in boxes if abs(b[3] - h) <= 0.25 * h and abs(b[1] + b[3] / 2 - cy) <= 0.25 * h
         ]
-        key = (len(row), float(h))
+        key = (len(row) * h, float(h))
         if len(row) >= 2 and key > best_key:
             best, best_key = row, key
     return best
@@ -76,8 +83,12 @@ def main_text_line(crop: ImageBGR) -> TextLine | None:
         return None
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     gray = cv2.GaussianBlur(gray, (3, 3), 0)
-    rows = [_best_row(_char_boxes(gray, dark)) for dark in (True, False)]
-    row = max(rows, key=lambda r: len(r) * sum(b[3] for b in r))
+    rows = [
+        _best_row(_char_boxes(binary))
+        for dark in (True, False)
+        for binary in _binary_maps(gray, dark)
+    ]
+    row = max(rows, key=lambda r: sum(b[3] for b in r))
     if not row:
         return None
     return TextLine(

@@ -88,23 +88,27 @@ class RegionFormat:
     """What plates of one region look like.
 
     ``templates`` are strings of ``L`` (letter), ``D`` (digit) and ``X`` (either), one per
-    accepted layout; ``min_len``/``max_len`` bound any plate of the region.
+    accepted layout; ``min_len``/``max_len`` bound any plate of the region; ``fold`` maps
+    characters the region prints with one glyph onto the one written down.
     """
 
     name: str
     min_len: int
     max_len: int
     templates: tuple[str, ...] = ()
+    fold: tuple[tuple[str, str], ...] = ()
 
 
 REGIONS: dict[str, RegionFormat] = {
     # US states mix many layouts (ABC1234, 1ABC234, 123ABC, vanity plates...): accept
-    # 2..8 alphanumerics and correct only the most common serial layouts.
+    # 2..8 alphanumerics and correct only the most common serial layouts. Most states
+    # print letter O and digit 0 with one glyph (and skip O in serials): write it as 0.
     "us": RegionFormat(
         "us",
         2,
         8,
-        ("LLLDDDD", "DLLLDDD", "DDDLLL", "LLLDDD", "DDDDLL", "LLDDDD", "LLDDDDD"),
+        (),
+        (("O", "0"),),
     ),
     # Current UK format: two letters, two digits, three letters.
     "uk": RegionFormat("uk", 7, 7, ("LLDDLLL",)),
@@ -200,12 +204,16 @@ def correct(text: str, region: str = "auto") -> str:
         if changes * 3 > len(norm):
             continue
         best.append((changes, fixed))
-    if not best:
-        return norm
-    best.sort()
-    fewest = best[0][0]
-    results = {fixed for changes, fixed in best if changes == fewest}
-    return results.pop() if len(results) == 1 else norm
+    fixed = norm
+    if best:
+        best.sort()
+        fewest = best[0][0]
+        results = {text for changes, text in best if changes == fewest}
+        if len(results) == 1:
+            fixed = results.pop()
+    for src, dst in () if fmt is None else fmt.fold:
+        fixed = fixed.replace(src, dst)
+    return fixed
 
 
 def _sub_cost(a: str, b: str) -> float:
