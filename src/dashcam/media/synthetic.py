@@ -443,7 +443,7 @@ def _track(start_utc: datetime, duration_s: float, rng: np.random.Generator) -> 
                 timestamp_ms=sec * 1000,
                 lat=lat_exact,
                 lon=lon_exact,
-                speed_mps=knots * 1852 / 3600,
+                speed_mps=knots * (1852 / 3600),
                 bearing_deg=round(heading, 1),
                 altitude_m=round(altitude + 0.5 * math.sin(i / 5.0), 1),
             )
@@ -514,8 +514,10 @@ def make_clip(
         stream: Any = out.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
-        if codec in ("libx264", "libx265"):
+        if codec == "libx264":
             stream.options = {"crf": "21", "preset": "veryfast"}
+        elif codec == "libx265":
+            stream.options = {"crf": "21", "preset": "veryfast", "x265-params": "log-level=error"}
         elif codec in ("mpeg4", "mjpeg"):
             stream.options = {"qscale": "3"}
             stream.codec_context.qmin = 2
