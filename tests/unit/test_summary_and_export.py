@@ -76,3 +76,8 @@ def test_track_svg_draws_line_and_one_marker_per_placed_sighting() -> None:
     assert svg.count("<polyline") == 1
     assert svg.count('class="marker"') == 1
     assert track_svg([], []) == ""
+
+
+def test_partial_read_track_joins_the_full_plate() -> None:
+    merged = merge_split_tracks([_s("RM442BA", 0, 8, 1), _s("42BA", 1, 1, 2)])
+    assert [m.plate_text for m in merged] == ["RM442BA"]

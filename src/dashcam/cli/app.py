@@ -38,7 +38,9 @@ def _root(
     _verbose = verbose
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        if verbose
+        else "%(levelname)s: %(message)s",
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -14,7 +15,7 @@ from dashcam.domain.sighting import Sighting
 from dashcam.store.database import make_engine
 from dashcam.store.results import ResultsRepository
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 
@@ -38,31 +39,37 @@ def fmt_utc(ms: int | None) -> str:
 
 
 def sightings_table(
-    sightings: Sequence[Sighting], title: str = "Sightings", distances: Sequence[float] | None = None
+    sightings: Sequence[Sighting],
+    title: str = "Sightings",
+    distances: Sequence[float] | None = None,
+    show_video: bool = True,
 ) -> Table:
-    table = Table(title=title)
-    table.add_column("plate", style="bold")
+    """A table that fits 80 columns: plate, time span, UTC, position, confidence, reads."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("plate", style="bold", no_wrap=True)
     if distances is not None:
         table.add_column("dist", justify="right")
-    table.add_column("video")
-    table.add_column("first", justify="right")
-    table.add_column("last", justify="right")
-    table.add_column("UTC")
-    table.add_column("lat", justify="right")
-    table.add_column("lon", justify="right")
-    table.add_column("conf", justify="right")
-    table.add_column("reads", justify="right")
+    if show_video:
+        table.add_column("video", no_wrap=True, overflow="ellipsis", max_width=22)
+    for name in ("first", "last"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("UTC", no_wrap=True)
+    table.add_column("lat", justify="right", no_wrap=True)
+    table.add_column("lon", justify="right", no_wrap=True)
+    table.add_column("conf", justify="right", no_wrap=True)
+    table.add_column("reads", justify="right", no_wrap=True)
     for i, s in enumerate(sightings):
         row = [s.plate_text or "(not read)"]
         if distances is not None:
             row.append(f"{distances[i]:.1f}")
+        if show_video:
+            row.append(s.video_id)
         row += [
-            s.video_id,
             fmt_time(s.first_s),
             fmt_time(s.last_s),
             fmt_utc(s.first_utc_ms),
-            f"{s.position.lat:.6f}" if s.position else "—",
-            f"{s.position.lon:.6f}" if s.position else "—",
+            f"{s.position.lat:.5f}" if s.position else "—",
+            f"{s.position.lon:.5f}" if s.position else "—",
             f"{s.confidence:.2f}",
             str(s.n_reads),
         ]

@@ -102,7 +102,8 @@ def run_and_report(jobs: list[VideoJob], settings: Settings, *, workers: bool) -
             )
     elapsed = time.perf_counter() - t0
     for r in results:
-        out.print(sightings_table(r.sightings, title=f"{r.video_path.name}: "
+        out.print(sightings_table(r.sightings, show_video=False,
+                                  title=f"{r.video_path.name} ({r.video_id}): "
                                   f"{len(r.sightings)} sighting(s)"))
         for note in r.notes:
             console.print(f"[yellow]note:[/] {note}")

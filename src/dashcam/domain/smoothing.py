@@ -96,3 +96,17 @@ def fuse_reads(reads: Sequence[Read]) -> FusedPlate | None:
         text=consensus, confidence=round(min(fused_conf, 1.0), 4), n_reads=len(usable),
         support=round(support, 4),
     )
+
+
+def is_partial_read(short: str, long: str, min_len: int = 3) -> bool:
+    """True when ``short`` reads like a cut-off part of ``long``.
+
+    Plates entering or leaving the frame, or half-covered, are read in part
+    (``42BA`` of ``RM442BA``); such reads belong to the same plate.
+
+    >>> is_partial_read("42BA", "RM442BA"), is_partial_read("XY9", "RM442BA")
+    (True, False)
+    """
+    if len(short) > len(long):
+        short, long = long, short
+    return len(short) >= min_len and short in long

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dashcam.domain.detections import Detections, box_iou
+from dashcam.domain.smoothing import is_partial_read
 
 TextDistance = Callable[[str, str], float]
 
@@ -142,10 +143,13 @@ class BoxTracker:
                 text_cost = 0.0
                 last_text = next((t for t in reversed(track.texts) if t), "")
                 if self.text_distance and last_text and texts[di]:
-                    d = self.text_distance(last_text, texts[di])
-                    if d > cfg.max_text_distance:
-                        continue
-                    text_cost = d / max(len(last_text), 1)
+                    if is_partial_read(texts[di], last_text):
+                        text_cost = 0.2
+                    else:
+                        d = self.text_distance(last_text, texts[di])
+                        if d > cfg.max_text_distance:
+                            continue
+                        text_cost = d / max(len(last_text), 1)
                 cost = (1.0 - float(iou[ti, di])) + 0.5 * shift + text_cost + 0.1 * track.misses
                 pairs.append((cost, ti, di))
         return pairs

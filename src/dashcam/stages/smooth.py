@@ -10,8 +10,8 @@ from dashcam.stages.track import TrackEvidence
 class SmoothStage:
     """Fuses a track's reads by character-aligned, confidence-weighted vote.
 
-    A track becomes a sighting when it has at least ``min_reads`` reads, or one read
-    whose confidence is at least ``single_read_confidence``.
+    A track becomes a sighting when it has at least ``min_reads`` reads, or one read of
+    five or more characters whose confidence is at least ``single_read_confidence``.
     """
 
     def __init__(
@@ -35,7 +35,7 @@ class SmoothStage:
             text, n = "", len(obs)
             conf = sum(o.confidence for o in obs) / n
             matching = obs
-        if n < self.min_reads and conf < self.single_read_confidence:
+        if n < self.min_reads and (conf < self.single_read_confidence or len(text) < 5):
             return None
         best = max(matching, key=lambda o: (o.confidence, o.xyxy[2] - o.xyxy[0]))
         return Sighting(

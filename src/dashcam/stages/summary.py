@@ -8,10 +8,13 @@ from dataclasses import replace
 from dashcam.domain.gps import GpsTrack, position_at
 from dashcam.domain.plate_text import plate_distance
 from dashcam.domain.sighting import Position, Sighting
+from dashcam.domain.smoothing import is_partial_read
 
 
 def _merge(a: Sighting, b: Sighting) -> Sighting:
-    best = a if (a.confidence, a.n_reads) >= (b.confidence, b.n_reads) else b
+    # The fuller read wins (a cut-off part never replaces the whole plate), then the surer.
+    best = a if (len(a.plate_text), a.n_reads, a.confidence) >= (
+        len(b.plate_text), b.n_reads, b.confidence) else b
     reads = tuple(sorted(a.reads + b.reads, key=lambda o: o.frame_index))
     return replace(
         best,
@@ -37,7 +40,8 @@ def merge_split_tracks(
             if not s.plate_text or not prev.plate_text:
                 continue
             close_in_time = s.first_s - prev.last_s <= max_gap_s
-            if close_in_time and plate_distance(prev.plate_text, s.plate_text) <= max_text_distance:
+            same = plate_distance(prev.plate_text, s.plate_text) <= max_text_distance
+            if close_in_time and (same or is_partial_read(prev.plate_text, s.plate_text)):
                 out[i] = _merge(prev, s)
                 break
         else:
