@@ -31,6 +31,9 @@ _INPUT_H = 48
 _MIN_W = 160
 _MAX_W = 960
 _BATCH = 8
+# A first read this plate-like earns the crop its other reading variants.
+_MIN_PLAUSIBLE_CHARS = 2
+_MIN_PLAUSIBLE_CONF = 0.4
 
 
 def shipped_model_path() -> Path:
@@ -127,20 +130,30 @@ class RapidOcrReader:
         self.read([np.full((40, 120, 3), 255, dtype=np.uint8)])  # warm up
 
     def read(self, crops: Sequence[ImageBGR]) -> list[PlateRead]:
-        """Read each tight plate crop (BGR); empty text with confidence 0 when nothing reads."""
-        owners: list[int] = []
-        images: list[ImageBGR] = []
-        for i, crop in enumerate(crops):
-            if crop.ndim != 3 or crop.shape[0] < 4 or crop.shape[1] < 4:
-                continue
-            variants = reading_variants(crop) if self._variants else [crop]
-            owners.extend([i] * len(variants))
-            images.extend(variants)
-        reads = self.read_lines(images)
+        """Read each tight plate crop (BGR); empty text with confidence 0 when nothing reads.
+
+        First pass: one variant per crop (the text-line band when one is found). Crops
+        whose first read looks like plate text get their other variants read too, and the
+        most confident read wins — so non-plate candidates cost a single line read.
+        """
         best: list[PlateRead] = [PlateRead("", 0.0) for _ in crops]
-        for owner, got in zip(owners, reads, strict=True):
-            if got.text and got.confidence > best[owner].confidence:
-                best[owner] = got
+        variants: dict[int, list[ImageBGR]] = {}
+        for i, crop in enumerate(crops):
+            if crop.ndim == 3 and crop.shape[0] >= 4 and crop.shape[1] >= 4:
+                variants[i] = reading_variants(crop) if self._variants else [crop]
+        first = {i: v[1] if len(v) > 1 else v[0] for i, v in variants.items()}
+        for i, got in zip(first, self.read_lines(list(first.values())), strict=True):
+            best[i] = got
+        owners: list[int] = []
+        rest: list[ImageBGR] = []
+        for i, got in enumerate(best):
+            if len(got.text) >= _MIN_PLAUSIBLE_CHARS and got.confidence >= _MIN_PLAUSIBLE_CONF:
+                others = [v for v in variants[i] if v is not first[i]]
+                owners.extend([i] * len(others))
+                rest.extend(others)
+        for i, got in zip(owners, self.read_lines(rest), strict=True):
+            if got.text and got.confidence > best[i].confidence:
+                best[i] = got
         return best
 
     def read_lines(self, images: Sequence[ImageBGR]) -> list[PlateRead]:

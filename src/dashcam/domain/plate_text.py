@@ -116,8 +116,9 @@ REGIONS: dict[str, RegionFormat] = {
     "eu": RegionFormat("eu", 4, 9, ("LLDDLLL", "LLLDDD", "LLDDDD")),
     "any": RegionFormat("any", 1, 10),
 }
-# "auto" accepts what any region accepts and corrects only towards strict layouts.
-_AUTO_TEMPLATES: tuple[str, ...] = ("LLDDLLL",)
+# "auto" accepts what any region accepts and changes no character: without knowing the
+# region, ``AB12CDE`` (UK) and ``AB123CD`` (other layouts) are both plausible.
+_AUTO_TEMPLATES: tuple[str, ...] = ()
 
 
 def normalise(text: str) -> str:
@@ -187,8 +188,8 @@ def correct(text: str, region: str = "auto") -> str:
     wins; at most a third of the characters may change, and an ambiguous tie between
     templates that give different results leaves the text as it was read.
 
-    >>> correct("AB1ZCDE", region="uk"), correct("7ABC1Z3", region="us")
-    ('AB12CDE', '7ABC123')
+    >>> correct("AB1ZCDE", region="uk"), correct("COUGAR", region="us")
+    ('AB12CDE', 'C0UGAR')
     """
     norm = normalise(text)
     fmt = _region(region)

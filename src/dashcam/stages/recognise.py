@@ -155,7 +155,6 @@ class PlateRecogniser:
             result = self._result(read, box, score)
             if self._accept(result):
                 results.append(result)
-        results.sort(key=lambda r: -r.confidence)
         return _dedupe(results)
 
     def _accept(self, result: PlateResult) -> bool:
@@ -169,18 +168,27 @@ class PlateRecogniser:
 
 
 def _dedupe(results: list[PlateResult]) -> list[PlateResult]:
-    """Drop a result whose box mostly lies inside a more confident one's (same plate)."""
+    """One result per plate: of boxes that mostly overlap, keep the most confident, and
+    among equally confident reads (to 2 decimals) the tightest box.
+
+    Detectors propose both the plate and larger boxes around it (bumper, car body);
+    those read the same text but make a worse ``xyxy``.
+    """
+    ranked = sorted(results, key=lambda r: (-round(r.confidence, 2), _area(r.xyxy)))
     kept: list[PlateResult] = []
-    for r in results:
-        x1, y1, x2, y2 = r.xyxy
-        area = max((x2 - x1) * (y2 - y1), 1e-6)
-        inside = False
-        for k in kept:
-            ix = max(0.0, min(x2, k.xyxy[2]) - max(x1, k.xyxy[0]))
-            iy = max(0.0, min(y2, k.xyxy[3]) - max(y1, k.xyxy[1]))
-            if ix * iy / area > 0.5:
-                inside = True
-                break
-        if not inside:
+    for r in ranked:
+        if not any(_overlap_of_smaller(r.xyxy, k.xyxy) > 0.5 for k in kept):
             kept.append(r)
     return kept
+
+
+def _area(xyxy: tuple[float, float, float, float]) -> float:
+    return max(xyxy[2] - xyxy[0], 0.0) * max(xyxy[3] - xyxy[1], 0.0)
+
+
+def _overlap_of_smaller(
+    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return ix * iy / max(min(_area(a), _area(b)), 1e-6)
