@@ -16,9 +16,14 @@ from dashcam.media.synthetic import SyntheticClip, make_clip
 pytestmark = pytest.mark.slow
 
 
-def run(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dashcam", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "dashcam", *args],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
 
@@ -112,8 +117,9 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert _metadata(env) == []
 
 
-def test_truncated_video_processes_what_decodes(clip: SyntheticClip, env: dict[str, str],
-                                                tmp_path: Path) -> None:
+def test_truncated_video_processes_what_decodes(
+    clip: SyntheticClip, env: dict[str, str], tmp_path: Path
+) -> None:
     data = clip.video_path.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) * 2 // 3])

@@ -42,13 +42,26 @@ def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ResultsRepo
 
 def _sighting(video: str, text_: str, track: int, t0: float, lat: float | None = 51.5) -> Sighting:
     reads = tuple(
-        PlateObservation(frame_index=int((t0 + k) * 30), pts_s=t0 + k, text=text_,
-                         confidence=0.9, xyxy=(1, 2, 3, 4), track_id=track)
+        PlateObservation(
+            frame_index=int((t0 + k) * 30),
+            pts_s=t0 + k,
+            text=text_,
+            confidence=0.9,
+            xyxy=(1, 2, 3, 4),
+            track_id=track,
+        )
         for k in range(3)
     )
     return Sighting(
-        video_id=video, track_id=track, plate_text=text_, confidence=0.9, first_s=t0,
-        last_s=t0 + 2, best_frame_index=int(t0 * 30), best_xyxy=(1, 2, 3, 4), n_reads=3,
+        video_id=video,
+        track_id=track,
+        plate_text=text_,
+        confidence=0.9,
+        first_s=t0,
+        last_s=t0 + 2,
+        best_frame_index=int(t0 * 30),
+        best_xyxy=(1, 2, 3, 4),
+        n_reads=3,
         first_utc_ms=1_700_000_000_000 + int(t0 * 1000),
         last_utc_ms=1_700_000_000_000 + int((t0 + 2) * 1000),
         position=Position(lat, -0.1) if lat is not None else None,
@@ -58,7 +71,9 @@ def _sighting(video: str, text_: str, track: int, t0: float, lat: float | None =
 
 def test_reprocessing_replaces_results(repo: ResultsRepository) -> None:
     repo.upsert_video("v1", "/videos/a.mp4", content_hash="h1", status=VideoStatus.DONE)
-    repo.replace_sightings("v1", [_sighting("v1", "ABC123", 1, 0.0), _sighting("v1", "XYZ789", 2, 5)])
+    repo.replace_sightings(
+        "v1", [_sighting("v1", "ABC123", 1, 0.0), _sighting("v1", "XYZ789", 2, 5)]
+    )
     repo.replace_sightings("v1", [_sighting("v1", "ABC123", 1, 0.0)])
     got = repo.list_sightings(video_id="v1", with_reads=True)
     assert [g.sighting.plate_text for g in got] == ["ABC123"]
@@ -90,6 +105,8 @@ def test_video_listing_filters_and_hash_lookup(repo: ResultsRepository) -> None:
 
 def test_sightings_filter_by_time(repo: ResultsRepository) -> None:
     repo.upsert_video("v1", "/a.mp4")
-    repo.replace_sightings("v1", [_sighting("v1", "AAA111", 1, 0.0), _sighting("v1", "BBB222", 2, 60)])
+    repo.replace_sightings(
+        "v1", [_sighting("v1", "AAA111", 1, 0.0), _sighting("v1", "BBB222", 2, 60)]
+    )
     late = repo.list_sightings(since_ms=1_700_000_000_000 + 30_000)
     assert [s.sighting.plate_text for s in late] == ["BBB222"]

@@ -12,20 +12,33 @@ from dashcam.stages.summary import SummaryStage, merge_split_tracks
 
 def _s(text: str, first: float, last: float, track: int = 1, conf: float = 0.9) -> Sighting:
     obs = PlateObservation(
-        frame_index=int(first * 30), pts_s=first, text=text, confidence=conf,
+        frame_index=int(first * 30),
+        pts_s=first,
+        text=text,
+        confidence=conf,
         xyxy=(0, 0, 10, 5),
     )
     return Sighting(
-        video_id="v", track_id=track, plate_text=text, confidence=conf, first_s=first,
-        last_s=last, best_frame_index=int(first * 30), best_xyxy=(0, 0, 10, 5), n_reads=3,
+        video_id="v",
+        track_id=track,
+        plate_text=text,
+        confidence=conf,
+        first_s=first,
+        last_s=last,
+        best_frame_index=int(first * 30),
+        best_xyxy=(0, 0, 10, 5),
+        n_reads=3,
         reads=(obs,),
     )
 
 
 def test_split_track_of_one_plate_is_merged() -> None:
-    merged = merge_split_tracks([_s("ABC123", 0, 4, 1), _s("ABC123", 6, 9, 2), _s("XYZ987", 1, 3, 3)])
+    merged = merge_split_tracks(
+        [_s("ABC123", 0, 4, 1), _s("ABC123", 6, 9, 2), _s("XYZ987", 1, 3, 3)]
+    )
     assert [(m.plate_text, m.first_s, m.last_s) for m in merged] == [
-        ("ABC123", 0, 9), ("XYZ987", 1, 3)
+        ("ABC123", 0, 9),
+        ("XYZ987", 1, 3),
     ]
     assert merged[0].n_reads == 6
 
@@ -37,8 +50,9 @@ def test_same_plate_far_apart_in_time_stays_two_sightings() -> None:
 
 def test_summary_interpolates_position_and_sets_utc() -> None:
     track = GpsTrack([GpsFix(1_000_000, 51.0, 0.0), GpsFix(1_002_000, 51.0, 0.002)])
-    (s,) = SummaryStage(max_gap_s=5).run([_s("ABC123", 1.0, 2.0)], start_utc_ms=1_000_000,
-                                         track=track)
+    (s,) = SummaryStage(max_gap_s=5).run(
+        [_s("ABC123", 1.0, 2.0)], start_utc_ms=1_000_000, track=track
+    )
     assert s.first_utc_ms == 1_001_000 and s.last_utc_ms == 1_002_000
     assert s.position is not None
     assert abs(s.position.lon - 0.001) < 1e-9  # halfway, not the nearest fix
@@ -46,8 +60,9 @@ def test_summary_interpolates_position_and_sets_utc() -> None:
 
 def test_summary_never_invents_position_across_a_gap() -> None:
     track = GpsTrack([GpsFix(1_000_000, 51.0, 0.0), GpsFix(1_060_000, 51.0, 0.01)])
-    (s,) = SummaryStage(max_gap_s=5).run([_s("ABC123", 30, 31)], start_utc_ms=1_000_000,
-                                         track=track)
+    (s,) = SummaryStage(max_gap_s=5).run(
+        [_s("ABC123", 30, 31)], start_utc_ms=1_000_000, track=track
+    )
     assert s.position is None and s.first_utc_ms == 1_030_000
 
 

@@ -16,14 +16,19 @@ def register(app: typer.Typer) -> None:
     app.add_typer(config, name="config")
 
     @config.command("show")
-    def show(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    def show(
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    ) -> None:
         """Print every setting, its effective value and where it came from."""
         settings = load_settings()
         sources = setting_sources(settings)
         values = settings.model_dump(mode="json")
         if as_json:
-            print(json.dumps({k: {"value": values[k], "source": sources[k]} for k in values},
-                             indent=1))
+            print(
+                json.dumps(
+                    {k: {"value": values[k], "source": sources[k]} for k in values}, indent=1
+                )
+            )
             return
         table = Table(title="dashcam settings")
         table.add_column("setting")

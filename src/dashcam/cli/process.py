@@ -38,7 +38,9 @@ def collect_jobs(inputs: list[Path], gps: Path | None) -> list[VideoJob]:
         else:
             videos.append(p)
     if gps is not None and len(videos) > 1:
-        raise InputError("--gps names one track: use it with one video (or put X.gps next to X.mp4)")
+        raise InputError(
+            "--gps names one track: use it with one video (or put X.gps next to X.mp4)"
+        )
     return [VideoJob(video_path=v, gps_path=gps) for v in videos]
 
 
@@ -58,8 +60,10 @@ class _Interrupts:
         if self.stop.is_set():
             raise KeyboardInterrupt
         self.stop.set()
-        console.print("[yellow]stopping: finishing the current frame and writing results "
-                      "(press Ctrl+C again to abort)[/]")
+        console.print(
+            "[yellow]stopping: finishing the current frame and writing results "
+            "(press Ctrl+C again to abort)[/]"
+        )
 
     def __exit__(self, *exc: object) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -69,16 +73,19 @@ class _Interrupts:
 def run_and_report(jobs: list[VideoJob], settings: Settings, *, workers: bool) -> list[VideoResult]:
     repo = open_repo(settings)
     t0 = time.perf_counter()
-    with _Interrupts() as interrupts, Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("frames"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
+    with (
+        _Interrupts() as interrupts,
+        Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("frames"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        ) as progress,
+    ):
         tasks: dict[Path, int] = {}
 
         def progress_for(job: VideoJob):  # type: ignore[no-untyped-def]
@@ -90,6 +97,7 @@ def run_and_report(jobs: list[VideoJob], settings: Settings, *, workers: bool) -
 
             return update
 
+        results: list[VideoResult]
         if workers:
             from dashcam.pipeline.engine import process_videos_multiprocess  # issue: engine
 
@@ -102,9 +110,13 @@ def run_and_report(jobs: list[VideoJob], settings: Settings, *, workers: bool) -
             )
     elapsed = time.perf_counter() - t0
     for r in results:
-        out.print(sightings_table(r.sightings, show_video=False,
-                                  title=f"{r.video_path.name} ({r.video_id}): "
-                                  f"{len(r.sightings)} sighting(s)"))
+        out.print(
+            sightings_table(
+                r.sightings,
+                show_video=False,
+                title=f"{r.video_path.name} ({r.video_id}): {len(r.sightings)} sighting(s)",
+            )
+        )
         for note in r.notes:
             console.print(f"[yellow]note:[/] {note}")
         console.print(f"outputs: {r.output_dir}  (report: {r.report_path})")
@@ -123,12 +135,20 @@ def register(app: typer.Typer) -> None:
     def process(
         videos: list[Path] = typer.Argument(..., help="Video files or folders of videos."),
         gps: Path | None = typer.Option(None, "--gps", help="GPS track for a single video."),
-        sample_rate: int | None = typer.Option(None, "--sample-rate", help="Analyse every Nth frame."),
-        max_frames: int | None = typer.Option(None, "--max-frames", help="Cap per video (0 = none)."),
+        sample_rate: int | None = typer.Option(
+            None, "--sample-rate", help="Analyse every Nth frame."
+        ),
+        max_frames: int | None = typer.Option(
+            None, "--max-frames", help="Cap per video (0 = none)."
+        ),
         no_ocr: bool = typer.Option(False, "--no-ocr", help="Detect plates without reading them."),
-        gps_offset: float | None = typer.Option(None, "--gps-offset", help="Seconds added to GPS times."),
+        gps_offset: float | None = typer.Option(
+            None, "--gps-offset", help="Seconds added to GPS times."
+        ),
         output: Path | None = typer.Option(None, "--output", "-o", help="Output root folder."),
-        engine: str = typer.Option("inline", "--engine", help="inline (one process) or multiprocess."),
+        engine: str = typer.Option(
+            "inline", "--engine", help="inline (one process) or multiprocess."
+        ),
     ) -> None:
         """Find plates in videos, align them to GPS, store and report the sightings."""
         settings = settings_from(
@@ -167,5 +187,7 @@ def register(app: typer.Typer) -> None:
         if not missing and not extra:
             console.print(f"[green]all {len(rendered)} rendered plates found, nothing else[/]")
         else:
-            console.print(f"[yellow]rendered but not found: {missing or '-'}; "
-                          f"found but not rendered: {extra or '-'}[/]")
+            console.print(
+                f"[yellow]rendered but not found: {missing or '-'}; "
+                f"found but not rendered: {extra or '-'}[/]"
+            )

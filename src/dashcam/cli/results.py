@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
     def search(
         text: str = typer.Argument(..., help="Plate text; spaces and dashes are ignored."),
         max_distance: float = typer.Option(
-            1.0, "--max-distance", "-k",
+            1.0,
+            "--max-distance",
+            "-k",
             help="Edit distance allowed (confusable pairs like O/0, I/1, B/8, S/5 cost less).",
         ),
         as_json: bool = typer.Option(False, "--json", help="One JSON object per match."),
@@ -47,8 +49,13 @@ def register(app: typer.Typer) -> None:
         if not found:
             console.print(f"no sighting within distance {max_distance:g} of {text!r}")
             raise typer.Exit(code=1)
-        out.print(sightings_table([s.sighting for s, _ in found], title=f"matches for {text!r}",
-                                  distances=[d for _, d in found]))
+        out.print(
+            sightings_table(
+                [s.sighting for s, _ in found],
+                title=f"matches for {text!r}",
+                distances=[d for _, d in found],
+            )
+        )
 
     @app.command("export")
     def export_cmd(
@@ -75,8 +82,10 @@ def register(app: typer.Typer) -> None:
             table.add_column(col)
         for v in repo.list_videos():
             table.add_row(
-                v.id, v.status.value,
+                v.id,
+                v.status.value,
                 f"{v.duration_s:.1f} s" if v.duration_s else "—",
-                str(v.n_sightings), v.archive_dir or v.output_dir or "—",
+                str(v.n_sightings),
+                v.archive_dir or v.output_dir or "—",
             )
         out.print(table)

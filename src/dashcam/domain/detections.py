@@ -90,8 +90,9 @@ class Detections:
 
     @property
     def area(self) -> FloatArray:
-        wh = np.clip(self.xyxy[:, 2:] - self.xyxy[:, :2], 0, None)
-        return (wh[:, 0] * wh[:, 1]).astype(np.float32)
+        wh: FloatArray = np.clip(self.xyxy[:, 2:] - self.xyxy[:, :2], 0, None)
+        area: FloatArray = (wh[:, 0] * wh[:, 1]).astype(np.float32)
+        return area
 
     def with_tracker_ids(self, tracker_id: IntArray) -> Detections:
         return Detections(self.xyxy, self.confidence, self.class_id, tracker_id.astype(np.int64))

@@ -82,9 +82,7 @@ def fuse_reads(reads: Sequence[Read]) -> FusedPlate | None:
             max(v.items(), key=lambda kv: (kv[1], kv[0]))[0] if v else consensus[k]
             for k, v in enumerate(position_votes)
         )
-    agreement = [
-        (max(v.values()) / total) if v else 0.0 for v in position_votes
-    ]
+    agreement = [(max(v.values()) / total) if v else 0.0 for v in position_votes]
     conf = sum(agreement) / max(len(agreement), 1)
     mean_conf = sum(r.confidence for r in usable if r.text == consensus) / max(
         sum(1 for r in usable if r.text == consensus), 1
@@ -93,7 +91,9 @@ def fuse_reads(reads: Sequence[Read]) -> FusedPlate | None:
     # Confidence: how much the reads agree, scaled by how sure the agreeing reads were.
     fused_conf = conf * (mean_conf if mean_conf > 0 else max(r.confidence for r in usable))
     return FusedPlate(
-        text=consensus, confidence=round(min(fused_conf, 1.0), 4), n_reads=len(usable),
+        text=consensus,
+        confidence=round(min(fused_conf, 1.0), 4),
+        n_reads=len(usable),
         support=round(support, 4),
     )
 

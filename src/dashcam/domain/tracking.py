@@ -105,7 +105,7 @@ class BoxTracker:
                 self._extend(track, frame_index, dets.xyxy[di], texts[di])
                 self.active.append(track)
                 ids[di] = track.track_id
-        still = []
+        still: list[Track] = []
         for track in self.active:
             (self.finished if track.misses > self.config.max_misses else still).append(track)
         self.active = still

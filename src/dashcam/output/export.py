@@ -20,9 +20,21 @@ class ExportFormat(StrEnum):
 
 
 _CSV_FIELDS = (
-    "video_id", "track_id", "plate_text", "confidence", "first_s", "last_s",
-    "first_utc", "last_utc", "lat", "lon", "speed_mps", "bearing_deg", "n_reads",
-    "vehicle_class", "best_crop_path",
+    "video_id",
+    "track_id",
+    "plate_text",
+    "confidence",
+    "first_s",
+    "last_s",
+    "first_utc",
+    "last_utc",
+    "lat",
+    "lon",
+    "speed_mps",
+    "bearing_deg",
+    "n_reads",
+    "vehicle_class",
+    "best_crop_path",
 )
 
 
@@ -38,14 +50,25 @@ def to_csv(sightings: Sequence[Sighting]) -> str:
     w.writerow(_CSV_FIELDS)
     for s in sightings:
         p = s.position
-        w.writerow([
-            s.video_id, s.track_id, s.plate_text, f"{s.confidence:.4f}", f"{s.first_s:.3f}",
-            f"{s.last_s:.3f}", _iso(s.first_utc_ms), _iso(s.last_utc_ms),
-            "" if p is None else f"{p.lat:.7f}", "" if p is None else f"{p.lon:.7f}",
-            "" if p is None or p.speed_mps is None else f"{p.speed_mps:.2f}",
-            "" if p is None or p.bearing_deg is None else f"{p.bearing_deg:.1f}",
-            s.n_reads, s.vehicle_class or "", s.best_crop_path or "",
-        ])
+        w.writerow(
+            [
+                s.video_id,
+                s.track_id,
+                s.plate_text,
+                f"{s.confidence:.4f}",
+                f"{s.first_s:.3f}",
+                f"{s.last_s:.3f}",
+                _iso(s.first_utc_ms),
+                _iso(s.last_utc_ms),
+                "" if p is None else f"{p.lat:.7f}",
+                "" if p is None else f"{p.lon:.7f}",
+                "" if p is None or p.speed_mps is None else f"{p.speed_mps:.2f}",
+                "" if p is None or p.bearing_deg is None else f"{p.bearing_deg:.1f}",
+                s.n_reads,
+                s.vehicle_class or "",
+                s.best_crop_path or "",
+            ]
+        )
     return buf.getvalue()
 
 
@@ -54,20 +77,22 @@ def to_geojson(sightings: Sequence[Sighting]) -> str:
     for s in sightings:
         if s.position is None:
             continue
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [s.position.lon, s.position.lat]},
-            "properties": {
-                "plate": s.plate_text,
-                "confidence": round(s.confidence, 4),
-                "video_id": s.video_id,
-                "first_utc": _iso(s.first_utc_ms),
-                "last_utc": _iso(s.last_utc_ms),
-                "first_s": s.first_s,
-                "last_s": s.last_s,
-                "n_reads": s.n_reads,
-            },
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [s.position.lon, s.position.lat]},
+                "properties": {
+                    "plate": s.plate_text,
+                    "confidence": round(s.confidence, 4),
+                    "video_id": s.video_id,
+                    "first_utc": _iso(s.first_utc_ms),
+                    "last_utc": _iso(s.last_utc_ms),
+                    "first_s": s.first_s,
+                    "last_s": s.last_s,
+                    "n_reads": s.n_reads,
+                },
+            }
+        )
     return json.dumps({"type": "FeatureCollection", "features": features}, indent=1)
 
 

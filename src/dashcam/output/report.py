@@ -59,8 +59,10 @@ def track_svg(points: Sequence[tuple[float, float]], sightings: Sequence[Sightin
             'stroke-linejoin="round"/>'
         )
         sx, sy = proj(*points[0])
-        parts.append(f'<circle cx="{sx:.1f}" cy="{sy:.1f}" r="5" fill="#2f855a"><title>start'
-                     "</title></circle>")
+        parts.append(
+            f'<circle cx="{sx:.1f}" cy="{sy:.1f}" r="5" fill="#2f855a"><title>start'
+            "</title></circle>"
+        )
     for n, s in marks:
         assert s.position is not None
         x, y = proj(s.position.lat, s.position.lon)

@@ -94,8 +94,13 @@ def process_video(
     prepared = prepare(job, settings)
     stages = stages or DetectorStages(settings)
     return run_prepared(
-        prepared, settings, repo=repo, output_root=output_root, stages=stages,
-        progress=progress, stop=stop,
+        prepared,
+        settings,
+        repo=repo,
+        output_root=output_root,
+        stages=stages,
+        progress=progress,
+        stop=stop,
     )
 
 
@@ -138,8 +143,9 @@ def run_prepared(
                 if stop is not None and stop.is_set():
                     complete = False
                     break
-                analysis = stages.analyse(facts.video_id, frame.frame_index, frame.pts_s,
-                                          frame.image)
+                analysis = stages.analyse(
+                    facts.video_id, frame.frame_index, frame.pts_s, frame.image
+                )
                 obs, ended = tracker.run(analysis)
                 for k, o in enumerate(obs):
                     if o.crop_path and k < len(analysis.plate_crops):
@@ -172,8 +178,15 @@ def run_prepared(
             "complete": complete,
         }
         out_dir, detections = FinalWriteStage(repo, gps_max_gap_s=settings.gps_max_gap_s).run(
-            folder, facts, summary, observations, track=prepared.track,
-            model_info=model_info, stats=stats, ocr_enabled=settings.enable_ocr, notes=notes,
+            folder,
+            facts,
+            summary,
+            observations,
+            track=prepared.track,
+            model_info=model_info,
+            stats=stats,
+            ocr_enabled=settings.enable_ocr,
+            notes=notes,
         )
     except BaseException:
         folder.abort()
@@ -215,8 +228,13 @@ def process_videos(
             break
         results.append(
             run_prepared(
-                p, settings, repo=repo, output_root=output_root, stages=stages,
-                progress=progress_for(p.job) if progress_for else None, stop=stop,
+                p,
+                settings,
+                repo=repo,
+                output_root=output_root,
+                stages=stages,
+                progress=progress_for(p.job) if progress_for else None,
+                stop=stop,
             )
         )
     return results

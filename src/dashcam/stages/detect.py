@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 _CROP_PAD = 0.08  # share of the box size added around a plate crop
 
 
-def crop_box(image: ImageBGR, xyxy: NDArray[np.float32] | tuple[float, ...], pad: float = _CROP_PAD
-             ) -> NDArray[np.uint8]:
+def crop_box(
+    image: ImageBGR, xyxy: NDArray[np.float32] | tuple[float, ...], pad: float = _CROP_PAD
+) -> NDArray[np.uint8]:
     """A copy of the padded box region of ``image`` (clipped to the frame)."""
     h, w = image.shape[:2]
     x1, y1, x2, y2 = (float(v) for v in xyxy)
@@ -37,9 +38,7 @@ class VehicleDetectStage:
 
         self.detector: VehicleDetector | None = make_vehicle_detector(settings)
         if self.detector is None:
-            log.warning(
-                "no vehicle weights in %s: running plate-only", settings.models_dir
-            )
+            log.warning("no vehicle weights in %s: running plate-only", settings.models_dir)
 
     @property
     def name(self) -> str:
@@ -104,8 +103,8 @@ class OcrStage:
                 texts.append(text)
                 raws.append(res.raw_text)
                 confs.append(float(res.confidence))
-        analysis.plates = analysis.plates[np.asarray(keep, dtype=np.int64)] if keep else (
-            Detections.empty()
+        analysis.plates = (
+            analysis.plates[np.asarray(keep, dtype=np.int64)] if keep else (Detections.empty())
         )
         analysis.plate_crops = [analysis.plate_crops[i] for i in keep]
         analysis.plate_texts = texts

@@ -68,8 +68,9 @@ class FinalWriteStage:
                 start_utc_ms=facts.start_utc_ms,
                 gps=_position(
                     track,
-                    None if facts.start_utc_ms is None else facts.start_utc_ms
-                    + round(o.pts_s * 1000),
+                    None
+                    if facts.start_utc_ms is None
+                    else facts.start_utc_ms + round(o.pts_s * 1000),
                     self.gps_max_gap_s,
                 ),
                 ocr_enabled=ocr_enabled,
@@ -94,9 +95,9 @@ class FinalWriteStage:
             "stats": stats,
             "detections": detections,
             "sightings": [sighting_to_dict(s) for s in sightings],
-            "track": [
-                [f.timestamp_ms, f.lat, f.lon] for f in track.fixes
-            ] if track is not None else [],
+            "track": [[f.timestamp_ms, f.lat, f.lon] for f in track.fixes]
+            if track is not None
+            else [],
         }
         folder.write_text("metadata.json", json.dumps(metadata, indent=1))
         folder.write_text(

@@ -13,8 +13,12 @@ from dashcam.domain.smoothing import is_partial_read
 
 def _merge(a: Sighting, b: Sighting) -> Sighting:
     # The fuller read wins (a cut-off part never replaces the whole plate), then the surer.
-    best = a if (len(a.plate_text), a.n_reads, a.confidence) >= (
-        len(b.plate_text), b.n_reads, b.confidence) else b
+    best = (
+        a
+        if (len(a.plate_text), a.n_reads, a.confidence)
+        >= (len(b.plate_text), b.n_reads, b.confidence)
+        else b
+    )
     reads = tuple(sorted(a.reads + b.reads, key=lambda o: o.frame_index))
     return replace(
         best,
@@ -75,8 +79,9 @@ class SummaryStage:
             last_ms = start_utc_ms + round(s.last_s * 1000)
             pos = None
             if track is not None:
-                fix = position_at(track, start_utc_ms + round(best_pts * 1000),
-                                  max_gap_s=self.max_gap_s)
+                fix = position_at(
+                    track, start_utc_ms + round(best_pts * 1000), max_gap_s=self.max_gap_s
+                )
                 if fix is not None:
                     pos = Position(
                         lat=fix.lat,

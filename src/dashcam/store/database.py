@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +73,8 @@ def init_schema(engine: Engine) -> None:
     # Import the table modules so their classes are registered on Base.metadata.
     from dashcam.store import schema  # noqa: F401
 
-    try:
-        import dashcam.store.task_schema  # noqa: F401
-    except ImportError:
-        pass
+    with contextlib.suppress(ModuleNotFoundError):
+        importlib.import_module("dashcam.store.task_schema")
     try:
         Base.metadata.create_all(engine)
         _add_missing_columns(engine)

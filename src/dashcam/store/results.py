@@ -166,9 +166,9 @@ class ResultsRepository:
             if row is None:
                 return None
             n = s.scalar(
-                select(func.count()).select_from(SightingRow).where(
-                    SightingRow.video_id == video_id
-                )
+                select(func.count())
+                .select_from(SightingRow)
+                .where(SightingRow.video_id == video_id)
             )
             return _video_record(row, int(n or 0))
 
@@ -264,9 +264,7 @@ class ResultsRepository:
         limit: int = 10_000,
         offset: int = 0,
     ) -> list[StoredSighting]:
-        q = select(SightingRow).order_by(
-            SightingRow.video_id, SightingRow.first_s, SightingRow.id
-        )
+        q = select(SightingRow).order_by(SightingRow.video_id, SightingRow.first_s, SightingRow.id)
         if video_id is not None:
             q = q.where(SightingRow.video_id == video_id)
         if plate is not None:
