@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///<data_dir>/dashcam.db"
     )
-    scratch_root: Path | None = Field(None, description="Per-run scratch; default <data_dir>/scratch")
+    scratch_root: Path | None = Field(
+        None, description="Per-run scratch; default <data_dir>/scratch"
+    )
     nas_mount: Path | None = Field(None, description="NAS root; default <data_dir>")
     heavy_output_root: Path | None = Field(
         None, description="Heavy outputs; default <nas_mount>/videos/heavy_output"
@@ -107,6 +109,19 @@ class Settings(BaseSettings):
     auto_request_realtime_stream: bool = Field(
         False, validation_alias=_both("auto_request_realtime_stream")
     )
+    relay_host: str = Field("127.0.0.1", description="Interface the relay binds")
+    relay_cameras: list[str] = Field(
+        default_factory=list, description="Cameras as NAME=URL (rtsp://, http(s):// MJPEG, file)"
+    )
+    relay_fps: float = Field(1.0, gt=0, le=60, description="Frames extracted per second per camera")
+    relay_frames_per_job: int = Field(1, ge=1, le=64)
+    relay_heartbeat_timeout_s: float = Field(30.0, gt=0, description="Drop silent workers")
+    relay_job_ttl_s: float = Field(60.0, gt=0, description="Unclaimed jobs expire after this")
+    relay_max_frame_bytes: int = Field(
+        256 * 1024 * 1024, ge=1024 * 1024, description="Memory held for frames (oldest dropped)"
+    )
+    relay_worker_queue: int = Field(256, ge=1, description="Messages queued per worker socket")
+    relay_max_message_bytes: int = Field(64 * 1024, ge=1024)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -202,7 +217,7 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def setting_sources(settings: Settings) -> dict[str, str]:
-    """Where each effective value came from: ``env DASHCAM_X``, ``file``, ``derived``, ``default``."""
+    """Where each value came from: ``env DASHCAM_X``, ``file``, ``derived`` or ``default``."""
     env = {k.upper(): v for k, v in os.environ.items()}
     file_keys = set(read_yaml_config(os.environ.get(ENV_PREFIX + "CONFIG")))
     derived = {"database_url", "scratch_root", "nas_mount", "heavy_output_root", "archive_root"}

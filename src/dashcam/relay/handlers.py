@@ -1,0 +1,113 @@
+"""Job handlers the CV worker ships with: ``plates`` (our recogniser) and ``vlm`` (any
+OpenAI-compatible chat-completions endpoint). Heavy imports happen when one is built.
+
+Each is a :class:`~dashcam.relay.worker.JobHandler`; pick one by name with
+:func:`make_handler`. Results are JSON-able dicts, one entry per frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from dashcam.config import Settings, load_settings
+from dashcam.errors import BackendUnavailable, DecodeError, InputError
+from dashcam.relay.messages import JobOffer
+from dashcam.relay.worker import JobHandler
+
+
+def decode_jpeg(jpeg: bytes) -> Any:
+    """JPEG bytes -> BGR ``uint8`` array ``(H, W, 3)``; :class:`DecodeError` if not an image."""
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DecodeError(f"frame of {len(jpeg)} bytes is not a decodable image")
+    return image
+
+
+class PlatesHandler:
+    """Runs :class:`~dashcam.stages.recognise.PlateRecogniser` on every frame of a job."""
+
+    name = "plates"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        try:
+            from dashcam.stages.recognise import PlateRecogniser
+        except ImportError as exc:  # pragma: no cover - the module ships with dashcam
+            raise BackendUnavailable(f"plates backend cannot load: {exc}") from exc
+        self._recogniser = PlateRecogniser(settings or load_settings())
+        # the recogniser holds model sessions: one frame at a time through it
+        self._lock = asyncio.Lock()
+
+    async def handle(self, job: JobOffer, frames: list[bytes]) -> dict[str, Any]:
+        plates: list[dict[str, Any]] = []
+        for frame_id, jpeg in zip(job.frames, frames, strict=True):
+            image = decode_jpeg(jpeg)
+            async with self._lock:
+                results = await asyncio.to_thread(self._recogniser.recognise, image)
+            plates.extend(
+                {
+                    "frame": frame_id,
+                    "text": r.text,
+                    "confidence": float(r.confidence),
+                    "xyxy": [float(v) for v in r.xyxy],
+                }
+                for r in results
+            )
+        return {"backend": self.name, "frames": len(frames), "plates": plates}
+
+
+class VlmHandler:
+    """Sends a job's frames to a vision-language model and returns its answer as text."""
+
+    name = "vlm"
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        prompt: str | None = None,
+        api_key: str | None = None,
+        timeout_s: float = 60,
+    ) -> None:
+        from dashcam.backends.vlm import PLATE_PROMPT, VlmClient
+
+        self.model = model
+        prompt = prompt or PLATE_PROMPT
+        self._client = VlmClient(base_url, model, prompt, api_key=api_key, timeout_s=timeout_s)
+
+    async def handle(self, job: JobOffer, frames: list[bytes]) -> dict[str, Any]:
+        from dashcam.backends.vlm import VlmError, parse_plates
+
+        text = await self._client.adescribe(frames)
+        try:  # a custom --prompt may ask for prose: then only the text is reported
+            plates: list[dict[str, Any]] | None = [
+                {"text": p.text, "confidence": p.confidence, "vehicle": p.vehicle}
+                for p in parse_plates(text)
+            ]
+        except VlmError:
+            plates = None
+        return {
+            "backend": self.name,
+            "model": self.model,
+            "frames": len(frames),
+            "text": text,
+            "plates": plates,
+        }
+
+
+HANDLERS: dict[str, Callable[..., JobHandler]] = {
+    "plates": PlatesHandler,
+    "vlm": VlmHandler,
+}
+
+
+def make_handler(name: str, **options: Any) -> JobHandler:
+    """Build the handler registered as ``name`` (``plates`` or ``vlm``)."""
+    factory = HANDLERS.get(name)
+    if factory is None:
+        raise InputError(f"unknown backend {name!r}; choose one of {', '.join(sorted(HANDLERS))}")
+    return factory(**options)
