@@ -3,8 +3,8 @@
 We run the recogniser's ONNX model directly with onnxruntime (no text detector, no angle
 classifier): a plate crop is one text line. Decoding is restricted to ``A-Z0-9`` — the
 model's 18,000-symbol alphabet (Chinese, punctuation) would otherwise turn a bolt or a
-sticker into a stray character — and each crop is read in a few variants (whole crop,
-main text line band, tight line) keeping the most confident read.
+sticker into a stray character — and each crop is read in a few variants (text-line band,
+CLAHE band, tight line) and the reads vote.
 """
 
 from __future__ import annotations
@@ -105,6 +105,21 @@ class CtcAlnumDecoder:
         return PlateRead("".join(text), conf, tuple(round(c, 4) for c in confs))
 
 
+def vote(reads: Sequence[PlateRead]) -> PlateRead:
+    """The text whose reads' confidences sum highest; its most confident read.
+
+    Two variants agreeing beat one slightly more confident outlier.
+    """
+    totals: dict[str, float] = {}
+    for read in reads:
+        if read.text:
+            totals[read.text] = totals.get(read.text, 0.0) + read.confidence
+    if not totals:
+        return PlateRead("", 0.0)
+    text = max(totals, key=lambda t: totals[t])
+    return max((r for r in reads if r.text == text), key=lambda r: r.confidence)
+
+
 class RapidOcrReader:
     """:class:`~dashcam.backends.protocols.PlateReader` on the shipped PP-OCRv6 recogniser.
 
@@ -134,27 +149,25 @@ class RapidOcrReader:
 
         First pass: one variant per crop (the text-line band when one is found). Crops
         whose first read looks like plate text get their other variants read too, and the
-        most confident read wins — so non-plate candidates cost a single line read.
+        variants vote (:func:`vote`) — so non-plate candidates cost a single line read.
         """
-        best: list[PlateRead] = [PlateRead("", 0.0) for _ in crops]
         variants: dict[int, list[ImageBGR]] = {}
         for i, crop in enumerate(crops):
             if crop.ndim == 3 and crop.shape[0] >= 4 and crop.shape[1] >= 4:
                 variants[i] = reading_variants(crop) if self._variants else [crop]
-        first = {i: v[1] if len(v) > 1 else v[0] for i, v in variants.items()}
-        for i, got in zip(first, self.read_lines(list(first.values())), strict=True):
-            best[i] = got
+        reads: dict[int, list[PlateRead]] = {i: [] for i in range(len(crops))}
+        firsts = self.read_lines([v[0] for v in variants.values()])
+        for i, got in zip(variants, firsts, strict=True):
+            reads[i].append(got)
         owners: list[int] = []
         rest: list[ImageBGR] = []
-        for i, got in enumerate(best):
+        for i, got in zip(variants, firsts, strict=True):
             if len(got.text) >= _MIN_PLAUSIBLE_CHARS and got.confidence >= _MIN_PLAUSIBLE_CONF:
-                others = [v for v in variants[i] if v is not first[i]]
-                owners.extend([i] * len(others))
-                rest.extend(others)
+                owners.extend([i] * (len(variants[i]) - 1))
+                rest.extend(variants[i][1:])
         for i, got in zip(owners, self.read_lines(rest), strict=True):
-            if got.text and got.confidence > best[i].confidence:
-                best[i] = got
-        return best
+            reads[i].append(got)
+        return [vote(reads[i]) for i in range(len(crops))]
 
     def read_lines(self, images: Sequence[ImageBGR]) -> list[PlateRead]:
         """Read each image as one text line, no variants; batches by similar width."""
