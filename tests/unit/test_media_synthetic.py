@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from dashcam.domain.gps import GpsFix
+from dashcam.media.drive import nmea_lines
 from dashcam.media.metadata import parse_creation_time
-from dashcam.media.synthetic import DIGITS, LETTERS, nmea_lines, plate_texts, render_plate
+from dashcam.media.plates import DIGITS, LETTERS, plate_texts, render_plate
 
 _FORMATS = r"[A-Z]{3}\d{4}|\d[A-Z]{3}\d{3}|[A-Z]{2}\d{2}[A-Z]{3}|[A-Z]{2}\d{3}[A-Z]{2}"
 
