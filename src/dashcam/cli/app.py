@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "config_cmd",
     "gps",
     "read",
+    "relay",
 )
 
 _verbose = False
