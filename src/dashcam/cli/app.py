@@ -54,7 +54,9 @@ def build() -> typer.Typer:
 def main() -> None:
     build()
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except DashcamError as exc:
         if _verbose:
             raise

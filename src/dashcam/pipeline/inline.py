@@ -41,7 +41,8 @@ class DetectorStages:
         self.settings = settings
         self.vehicle = VehicleDetectStage(settings)
         self.plate = PlateDetectStage(settings)
-        self.ocr = OcrStage(settings) if settings.enable_ocr else None
+        # With OCR off the stage still merges overlapping candidates (one box per plate).
+        self.ocr: OcrStage | None = OcrStage(settings)
 
     def analyse(self, video_id: str, frame_index: int, pts_s: float, image: Any) -> FrameAnalysis:
         """VEHICLE_DETECT → PLATE_DETECT → OCR on one frame."""
@@ -56,8 +57,8 @@ class DetectorStages:
         return {
             "vehicle_detector": self.vehicle.name,
             "plate_detector": self.plate.name,
-            "plate_reader": self.ocr.name if self.ocr else None,
-            "ocr_enabled": self.ocr is not None,
+            "plate_reader": self.ocr.name if self.ocr and self.settings.enable_ocr else None,
+            "ocr_enabled": self.settings.enable_ocr,
         }
 
 
@@ -164,7 +165,8 @@ def run_prepared(
         notes = list(prepared.notes)
         if truncated or decode_errors:
             notes.append(
-                f"video is damaged: {decode_errors} undecodable packet(s); processed what decoded"
+                f"video is damaged or truncated ({decode_errors} decode error(s)): "
+                f"processed the {n} sampled frame(s) that decoded"
             )
         if not complete:
             notes.append(f"stopped early after {n} frame(s)")

@@ -137,25 +137,37 @@ class PlateRecogniser:
         confidence reaches ``min_plate_confidence``. Without OCR every candidate counts,
         with empty text and its detector score as confidence.
         """
-        found = self.detector.detect(image_bgr, regions)
-        if len(found) == 0:
-            return []
-        order = np.argsort(-found.confidence, kind="stable")[:MAX_CANDIDATES]
-        boxes = [found.xyxy[i].tolist() for i in order.tolist()]
-        scores = [float(found.confidence[i]) for i in order.tolist()]
-        if self.reader is None:
-            return [
-                PlateResult("", round(s, 4), (b[0], b[1], b[2], b[3]), "", round(s, 4))
-                for b, s in zip(boxes, scores, strict=True)
-            ]
+        boxes, scores = top_candidates(self.detector.detect(image_bgr, regions))
         crops = [pad_crop(image_bgr, box) for box in boxes]
-        reads = self.reader.read(crops)
-        results: list[PlateResult] = []
-        for read, box, score in zip(reads, boxes, scores, strict=True):
-            result = self._result(read, box, score)
-            if self._accept(result):
-                results.append(result)
-        return _dedupe(results)
+        return [r for _, r in self.read_candidates(crops, boxes, scores)]
+
+    def read_candidates(
+        self,
+        crops: Sequence[ImageBGR],
+        boxes: Sequence[Sequence[float]],
+        scores: Sequence[float],
+    ) -> list[tuple[int, PlateResult]]:
+        """Read candidate crops and keep one plate-like result per plate.
+
+        Returns ``(candidate index, result)`` pairs, best first. This is the OCR half of
+        :meth:`recognise`; the video pipeline runs it as its own stage.
+        """
+        results: list[tuple[int, PlateResult]] = []
+        if self.reader is None:
+            results = [
+                (i, PlateResult("", round(s, 4), (b[0], b[1], b[2], b[3]), "", round(s, 4)))
+                for i, (b, s) in enumerate(zip(boxes, scores, strict=True))
+            ]
+        elif crops:
+            reads = self.reader.read(list(crops))
+            for i, (read, box, score) in enumerate(zip(reads, boxes, scores, strict=True)):
+                result = self._result(read, box, score)
+                if self._accept(result):
+                    results.append((i, result))
+        kept = {id(r) for r in _dedupe([r for _, r in results])}
+        ordered = [(i, r) for i, r in results if id(r) in kept]
+        ordered.sort(key=lambda pair: (-round(pair[1].confidence, 2), _area(pair[1].xyxy)))
+        return ordered
 
     def _accept(self, result: PlateResult) -> bool:
         text = normalise(result.text)
@@ -165,6 +177,14 @@ class PlateRecogniser:
         if fmt is None:
             return len(text) <= max(f.max_len for f in REGIONS.values())
         return fmt.min_len <= len(text) <= fmt.max_len
+
+
+def top_candidates(found: Detections) -> tuple[list[list[float]], list[float]]:
+    """The :data:`MAX_CANDIDATES` best detector boxes (xyxy lists) and their scores."""
+    if len(found) == 0:
+        return [], []
+    order = np.argsort(-found.confidence, kind="stable")[:MAX_CANDIDATES].tolist()
+    return [found.xyxy[i].tolist() for i in order], [float(found.confidence[i]) for i in order]
 
 
 def _dedupe(results: list[PlateResult]) -> list[PlateResult]:
