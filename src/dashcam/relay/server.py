@@ -96,7 +96,8 @@ class RelayServer:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._server.should_exit = True
-        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
         self._sock.close()
         if self._error is not None:
             raise DashcamError("relay server crashed") from self._error
