@@ -70,9 +70,37 @@ class _Interrupts:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def run_and_report(jobs: list[VideoJob], settings: Settings, *, workers: bool) -> list[VideoResult]:
-    repo = open_repo(settings)
+def run_and_report(
+    jobs: list[VideoJob], settings: Settings, *, workers: bool,
+    drain_timeout_s: float | None = None,
+) -> list[VideoResult]:
     t0 = time.perf_counter()
+    if workers:
+        results = _run_multiprocess(jobs, settings, drain_timeout_s)
+    else:
+        results = _run_inline(jobs, settings)
+    _report(jobs, results, settings, time.perf_counter() - t0)
+    return results
+
+
+def _run_multiprocess(
+    jobs: list[VideoJob], settings: Settings, drain_timeout_s: float | None
+) -> list[VideoResult]:
+    """The multiprocess engine; its scheduler shows the HUD (plain lines off a terminal)."""
+    from dashcam.pipeline.engine import EngineOptions, process_videos_multiprocess
+
+    options = EngineOptions() if drain_timeout_s is None else EngineOptions(
+        drain_timeout_s=drain_timeout_s
+    )
+    repo = open_repo(settings)
+    with _Interrupts() as interrupts:
+        return process_videos_multiprocess(
+            jobs, settings, repo=repo, stop=interrupts.stop, options=options
+        )
+
+
+def _run_inline(jobs: list[VideoJob], settings: Settings) -> list[VideoResult]:
+    repo = open_repo(settings)
     with (
         _Interrupts() as interrupts,
         Progress(
@@ -97,18 +125,14 @@ def run_and_report(jobs: list[VideoJob], settings: Settings, *, workers: bool) -
 
             return update
 
-        results: list[VideoResult]
-        if workers:
-            from dashcam.pipeline.engine import process_videos_multiprocess  # issue: engine
+        return process_videos(
+            jobs, settings, repo=repo, progress_for=progress_for, stop=interrupts.stop
+        )
 
-            results = process_videos_multiprocess(
-                jobs, settings, repo=repo, progress_for=progress_for, stop=interrupts.stop
-            )
-        else:
-            results = process_videos(
-                jobs, settings, repo=repo, progress_for=progress_for, stop=interrupts.stop
-            )
-    elapsed = time.perf_counter() - t0
+
+def _report(
+    jobs: list[VideoJob], results: list[VideoResult], settings: Settings, elapsed: float
+) -> None:
     for r in results:
         out.print(
             sightings_table(
@@ -127,7 +151,6 @@ def run_and_report(jobs: list[VideoJob], settings: Settings, *, workers: bool) -
     )
     if len(results) < len(jobs) or not all(r.complete for r in results):
         raise typer.Exit(code=1 if any(not r.complete for r in results) else 130)
-    return results
 
 
 def register(app: typer.Typer) -> None:
@@ -149,9 +172,40 @@ def register(app: typer.Typer) -> None:
         engine: str = typer.Option(
             "inline", "--engine", help="inline (one process) or multiprocess."
         ),
+        gpu_workers: int | None = typer.Option(
+            None, "--gpu-workers", help="Detector worker processes (NUM_GPU_WORKERS)."
+        ),
+        cpu_workers: int | None = typer.Option(
+            None, "--cpu-workers", help="CPU worker processes (NUM_CPU_WORKERS)."
+        ),
+        video_readers: int | None = typer.Option(
+            None, "--video-readers", help="Videos read at once (NUM_VIDEO_READERS)."
+        ),
+        max_gpu_backlog: int | None = typer.Option(
+            None, "--max-gpu-backlog", help="Frames waiting for detectors (MAX_GPU_BACKLOG)."
+        ),
+        max_cpu_backlog: int | None = typer.Option(
+            None, "--max-cpu-backlog", help="Frames waiting for CPU stages (MAX_CPU_BACKLOG)."
+        ),
+        queue_soft_limit: int | None = typer.Option(
+            None, "--queue-soft-limit", help="Readers slow down above it (QUEUE_SOFT_LIMIT)."
+        ),
+        queue_hard_limit: int | None = typer.Option(
+            None, "--queue-hard-limit", help="Readers block at it (QUEUE_HARD_LIMIT)."
+        ),
+        drain_timeout: float | None = typer.Option(
+            None, "--drain-timeout", help="Seconds to drain after Ctrl+C (multiprocess)."
+        ),
     ) -> None:
         """Find plates in videos, align them to GPS, store and report the sightings."""
         settings = settings_from(
+            num_gpu_workers=gpu_workers,
+            num_cpu_workers=cpu_workers,
+            num_video_readers=video_readers,
+            max_gpu_backlog=max_gpu_backlog,
+            max_cpu_backlog=max_cpu_backlog,
+            queue_soft_limit=queue_soft_limit,
+            queue_hard_limit=queue_hard_limit,
             frame_sample_rate=sample_rate,
             max_frames=max_frames,
             enable_ocr=False if no_ocr else None,
@@ -160,7 +214,10 @@ def register(app: typer.Typer) -> None:
         )
         if engine not in ("inline", "multiprocess"):
             raise InputError(f"--engine must be inline or multiprocess, not {engine!r}")
-        run_and_report(collect_jobs(videos, gps), settings, workers=engine == "multiprocess")
+        run_and_report(
+            collect_jobs(videos, gps), settings, workers=engine == "multiprocess",
+            drain_timeout_s=drain_timeout,
+        )
 
     @app.command()
     def demo(
