@@ -32,8 +32,11 @@ from typing import Any
 
 import httpx
 import websockets
+from websockets.asyncio.client import ClientConnection
 
 from dashcam.media.synthetic import make_clip
+
+HEARTBEAT_INTERVAL_S = 5.0  # the relay drops workers silent for 30 s
 
 
 def _free_port() -> int:
@@ -84,20 +87,30 @@ async def _worker(
     try:
         async with websockets.connect(ws_url, ping_interval=None, max_queue=None) as ws:
             await ws.send(json.dumps({"type": "register", "data": {"worker_id": worker_id}}))
-            async for raw in ws:
-                now = time.time()
-                msg = json.loads(raw)
-                if msg["type"] == "registered":
-                    key = msg["data"]["key"]
-                elif msg["type"] == "job_available":
-                    job = msg["job"]
-                    if stats.measuring:
-                        stats.offer_latency_s.append(now - job["timestamp"])
-                    if claimer and not backlog.full():
-                        backlog.put_nowait(job)
+            beats = asyncio.create_task(_heartbeats(ws))
+            try:
+                async for raw in ws:
+                    now = time.time()
+                    msg = json.loads(raw)
+                    if msg["type"] == "registered":
+                        key = msg["data"]["key"]
+                    elif msg["type"] == "job_available":
+                        job = msg["job"]
+                        if stats.measuring:
+                            stats.offer_latency_s.append(now - job["timestamp"])
+                        if claimer and not backlog.full():
+                            backlog.put_nowait(job)
+            finally:
+                beats.cancel()
     finally:
         if consumer is not None:
             consumer.cancel()
+
+
+async def _heartbeats(ws: ClientConnection) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_INTERVAL_S)
+        await ws.send('{"type":"heartbeat"}')
 
 
 async def _do_job(

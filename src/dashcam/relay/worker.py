@@ -167,7 +167,11 @@ class CVWorker:
                     recv.cancel()
                     await ws.close()
                     return registered
-                msg = parse_relay_message(recv.result())
+                try:
+                    msg = parse_relay_message(recv.result())
+                except ValueError as exc:  # includes pydantic's ValidationError
+                    self._emit(f"unreadable message from relay: {exc!s:.200}")
+                    continue
                 if isinstance(msg, RegisteredMessage):
                     self.key = msg.data.key
                     self.registrations += 1
