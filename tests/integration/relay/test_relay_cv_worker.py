@@ -7,12 +7,14 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 import pytest
 from relay_helpers import await_until, tiny_jpeg
 
+from dashcam.media.synthetic import make_clip
 from dashcam.relay.handlers import VlmHandler, make_handler
 from dashcam.relay.messages import JobOffer
 from dashcam.relay.server import RelayServer
@@ -194,3 +196,28 @@ def test_unknown_backend_is_a_clear_error() -> None:
 
     with pytest.raises(InputError, match="plates, vlm"):
         make_handler("magic")
+
+
+def test_plates_backend_reads_the_plate_in_a_synthetic_frame(
+    relay_server: RelayServer, tmp_path: Path
+) -> None:
+    import av
+    import cv2
+
+    clip = make_clip(tmp_path, duration_s=2, resolution_wh=(1280, 720), fps=10, n_vehicles=1)
+    with av.open(str(clip.video_path)) as container:
+        bgr = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)][10]
+    jpeg = bytes(cv2.imencode(".jpg", bgr)[1].tobytes())
+    worker = CVWorker(relay_url=relay_server.ws_url, worker_id="p", handler=make_handler("plates"))
+
+    async def body() -> None:
+        await await_until(lambda: worker.key is not None, what="registration")
+        job = relay_server.call(relay_server.relay.submit, "cam", [jpeg], (1280, 720), 1.0)
+        await await_until(lambda: worker.jobs_completed == 1, timeout_s=30, what="completion")
+        result = relay_server.relay.jobs.get(job.id).result
+        assert result is not None and result["backend"] == "plates"
+        texts = [p["text"] for p in result["plates"]]
+        assert texts and texts[0] in {p.text for p in clip.plates}
+        assert result["plates"][0]["frame"] == job.frame_ids[0]
+
+    asyncio.run(_with_worker(worker, body))
