@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     plate_region: str = Field("auto", description="Plate format rules: auto, us, eu, uk, any")
     min_plate_confidence: float = Field(0.5, ge=0.0, le=1.0)
     min_track_reads: int = Field(2, ge=1, description="Reads needed before a track is a sighting")
+    model_threads: int = Field(
+        0, ge=0, description="Threads per model session (ONNX Runtime); 0 = library default"
+    )
 
     # --- GPS -------------------------------------------------------------------------
     gps_clock_offset_s: float = Field(

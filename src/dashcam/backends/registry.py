@@ -53,7 +53,7 @@ def _contour(settings: Settings) -> PlateDetector:
 def _rapidocr(settings: Settings) -> PlateReader:
     from dashcam.backends.rapidocr_reader import RapidOcrReader
 
-    return RapidOcrReader()
+    return RapidOcrReader(threads=settings.model_threads)
 
 
 def _yolo(module: str, kind: str) -> Callable[[Settings], Any]:

@@ -95,7 +95,7 @@ class EngineOptions:
     stale_after_s: float = 30.0
     hud: bool | None = None  # None: live HUD when stderr is a terminal
     log_interval_s: float = 2.0  # plain progress lines when there is no HUD (0: none)
-    worker_threads: int = 1  # OpenCV threads per worker: the processes are the parallelism
+    worker_threads: int = 1  # OpenCV / ONNX Runtime threads per worker (0: library default)
     prefetch: int = 2  # tasks handed to a worker at once (hides the round trip)
     max_task_attempts: int = 3  # a task whose worker dies this often fails its video
 

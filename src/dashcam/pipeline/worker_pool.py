@@ -66,6 +66,9 @@ class WorkerPool:
     ) -> None:
         self.ctx = ctx
         self.board = board
+        # The processes are the parallelism: one thread per model session unless configured.
+        if threads > 0 and settings.model_threads == 0:
+            settings = settings.model_copy(update={"model_threads": threads})
         self.settings = settings
         self.heartbeat_interval_s = heartbeat_interval_s
         self.threads = threads

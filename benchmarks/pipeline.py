@@ -1,0 +1,134 @@
+"""Throughput of the multiprocess engine next to the inline runner and decode alone.
+
+Makes a 1080p synthetic clip, then in one run measures: decode-only frames/s with the
+same sampling (the ceiling), inline frames/s, multiprocess frames/s (both end to end,
+model loading and worker start included), × realtime, and the per-frame cost of handing a
+1080p frame to another process (shared-memory slot write + ref through a pipe + a view in
+the other process + the release coming back). Prints one JSON object.
+
+Usage: python benchmarks/pipeline.py [--duration 30] [--sample-rate 10] [--handoffs 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import numpy as np
+
+from dashcam.config import load_settings
+from dashcam.media.decode import FrameReader
+from dashcam.media.synthetic import make_clip
+from dashcam.pipeline.engine import Engine, EngineOptions
+from dashcam.pipeline.frame_store import FrameRef, FrameStore, FrameViewer, leftover_segments
+from dashcam.pipeline.inline import VideoJob, process_videos
+
+
+def _viewer(conn: Connection) -> None:
+    viewer = FrameViewer()
+    while (ref := conn.recv()) is not None:
+        image = viewer.view(ref)
+        conn.send(int(image[ref.shape[0] // 2, ref.shape[1] // 2, 0]))  # touch it, ack
+    viewer.close()
+
+
+def handoff_ms(image: np.ndarray, n: int) -> dict[str, float]:
+    """Median and p95 milliseconds per frame: slot write + ref out + view + ack back."""
+    store = FrameStore(slots=2, slot_bytes=image.nbytes)
+    ctx = mp.get_context("forkserver")
+    ours, theirs = ctx.Pipe()
+    proc = ctx.Process(target=_viewer, args=(theirs,), daemon=True)
+    proc.start()
+    times = []
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            ref: FrameRef | None = store.put(image, stop=None)
+            assert ref is not None
+            ours.send(ref)
+            ours.recv()
+            store.release(ref)
+            times.append(time.perf_counter() - t0)
+        write = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            ref = store.put(image, stop=None)
+            assert ref is not None
+            write.append(time.perf_counter() - t0)
+            store.release(ref)
+    finally:
+        ours.send(None)
+        proc.join(5)
+        store.close()
+    ms = np.array(times) * 1000
+    return {"median_ms": round(float(np.median(ms)), 3),
+            "p95_ms": round(float(np.percentile(ms, 95)), 3),
+            "slot_write_median_ms": round(float(np.median(write)) * 1000, 3)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--duration", type=float, default=30.0)
+    ap.add_argument("--sample-rate", type=int, default=10)
+    ap.add_argument("--width", type=int, default=1920)
+    ap.add_argument("--height", type=int, default=1080)
+    ap.add_argument("--handoffs", type=int, default=300)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        clip = make_clip(root / "clip", name="bench", seed=3, duration_s=args.duration,
+                         resolution_wh=(args.width, args.height))
+        settings = load_settings(data_dir=root / "data", frame_sample_rate=args.sample_rate,
+                                 max_frames=0)
+        jobs = [VideoJob(clip.video_path)]
+
+        t0 = time.perf_counter()
+        n_decoded = 0
+        image = None
+        with FrameReader(clip.video_path, sample_rate=args.sample_rate) as reader:
+            for frame in reader:
+                n_decoded += 1
+                image = frame.image
+        decode_s = time.perf_counter() - t0
+        assert image is not None
+
+        t0 = time.perf_counter()
+        (inline,) = process_videos(jobs, settings, repo=None)
+        inline_s = time.perf_counter() - t0
+
+        engine = Engine(settings, repo=None, options=EngineOptions(hud=False, log_interval_s=0))
+        t0 = time.perf_counter()
+        (multi,) = engine.run(jobs)
+        multi_s = time.perf_counter() - t0
+
+        handoff = handoff_ms(image, args.handoffs)
+        same = [(s.plate_text, s.first_s, s.last_s) for s in inline.sightings] == [
+            (s.plate_text, s.first_s, s.last_s) for s in multi.sightings]
+        video_s = args.duration
+        frames = inline.frames_processed
+        print(json.dumps({
+            "clip": f"{args.width}x{args.height}, {args.duration:.0f} s, every "
+                    f"{args.sample_rate}th frame, {frames} frames analysed",
+            "cpu_count": os.cpu_count(),
+            "workers": {"gpu": settings.num_gpu_workers, "cpu": settings.num_cpu_workers},
+            "decode_only_fps": round(n_decoded / decode_s, 2),
+            "inline_fps": round(frames / inline_s, 2),
+            "multiprocess_fps": round(multi.frames_processed / multi_s, 2),
+            "speedup_multiprocess_vs_inline": round(inline_s / multi_s, 2),
+            "inline_x_realtime": round(video_s / inline_s, 2),
+            "multiprocess_x_realtime": round(video_s / multi_s, 2),
+            "frame_handoff_1080p": handoff,
+            "same_sightings": same,
+            "sightings": len(multi.sightings),
+            "shm_leftovers": leftover_segments(os.getpid()),
+        }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
