@@ -1,0 +1,588 @@
+"""The durable task queue: claim, heartbeat, complete, fail, reap — on SQLite or PostgreSQL.
+
+Every state change is one transaction; leases are fenced by a fresh token per claim and
+timed on the database clock. PostgreSQL claims with ``FOR UPDATE SKIP LOCKED``; SQLite
+serialises writers (``BEGIN IMMEDIATE``, see ``store.database``) and claims with one
+``UPDATE ... RETURNING``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from pydantic import BaseModel
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashcam.errors import InputError, LeaseLost, StoreError, TaskNotFound
+from dashcam.store.task_schema import (
+    CLAIMABLE,
+    TaskRow,
+    TaskStatus,
+    TaskType,
+    WorkerRow,
+    validate_payload,
+)
+
+T = cast(Table, TaskRow.__table__)
+W = cast(Table, WorkerRow.__table__)
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    task_type: TaskType
+    status: TaskStatus
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    priority: int
+    lease_token: str | None
+    lease_expires_s: float | None
+    worker_id: str | None
+    parent_id: int | None
+    video_id: str | None
+    result: dict[str, Any] | None
+    error: str | None
+    run_after_s: float
+    created_s: float
+    updated_s: float
+    started_s: float | None
+    finished_s: float | None
+
+    @property
+    def wire_id(self) -> str:
+        """The id handed to remote workers: names the task and this claim (``<id>.<token>``)."""
+        return f"{self.id}.{self.lease_token}" if self.lease_token else str(self.id)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A task published by a completion, at most once per (parent, type)."""
+
+    task_type: TaskType
+    payload: dict[str, Any]
+    priority: int = 0
+    video_id: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: str
+    kind: str
+    host: str | None
+    pid: int | None
+    task_id: int | None
+    task_type: str | None
+    state: str
+    started_s: float
+    last_heartbeat_s: float
+    heartbeat_age_s: float
+
+
+def parse_wire_id(wire_id: str) -> tuple[int, str | None]:
+    """``"42.ab12"`` -> ``(42, "ab12")``; ``"42"`` -> ``(42, None)``."""
+    head, _, token = wire_id.partition(".")
+    if not head.isdigit():
+        raise TaskNotFound(f"no task {wire_id!r}")
+    return int(head), token or None
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _task(row: Any) -> Task:
+    m = row._mapping
+    return Task(
+        id=int(m["id"]),
+        task_type=TaskType(m["task_type"]),
+        status=TaskStatus(m["status"]),
+        payload=_json(m["payload"]) or {},
+        attempts=int(m["attempts"]),
+        max_attempts=int(m["max_attempts"]),
+        priority=int(m["priority"]),
+        lease_token=m["lease_token"],
+        lease_expires_s=m["lease_expires_s"],
+        worker_id=m["worker_id"],
+        parent_id=m["parent_id"],
+        video_id=m["video_id"],
+        result=_json(m["result"]),
+        error=m["error"],
+        run_after_s=float(m["run_after_s"]),
+        created_s=float(m["created_s"]),
+        updated_s=float(m["updated_s"]),
+        started_s=m["started_s"],
+        finished_s=m["finished_s"],
+    )
+
+
+class TaskQueue:
+    """One queue for every task type. Thread-safe; share one instance per process."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        lease_s: float = 60.0,
+        max_attempts: int = 3,
+        backoff_base_s: float = 5.0,
+        backoff_max_s: float = 600.0,
+    ) -> None:
+        self.engine = engine
+        self.lease_s = lease_s
+        self.max_attempts = max_attempts
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._now: ColumnElement[float] = literal_column(
+            "((julianday('now') - 2440587.5) * 86400.0)"
+            if self.is_sqlite
+            else "extract(epoch from clock_timestamp())::float8"
+        )
+
+    # --- helpers ---------------------------------------------------------------------
+    def _tx(self) -> Any:
+        try:
+            return self.engine.begin()
+        except SQLAlchemyError as exc:
+            raise StoreError("task queue: cannot reach the database") from exc
+
+    def now(self) -> float:
+        """The database clock, in epoch seconds."""
+        with self._tx() as c:
+            return float(c.execute(select(self._now)).scalar_one())
+
+    def _insert(self, c: Connection, values: list[dict[str, Any]]) -> list[int]:
+        if not values:
+            return []
+        ins = (sqlite_insert(T) if self.is_sqlite else pg_insert(T)).values(values)
+        stmt = ins.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(T.c.id)
+        return [int(r[0]) for r in c.execute(stmt)]
+
+    def _row_values(
+        self,
+        task_type: TaskType,
+        payload: dict[str, Any] | BaseModel,
+        *,
+        priority: int,
+        max_attempts: int | None,
+        video_id: str | None,
+        dedupe_key: str | None,
+        parent_id: int | None,
+        delay_s: float,
+    ) -> dict[str, Any]:
+        return {
+            "task_type": TaskType(task_type).value,
+            "status": TaskStatus.QUEUED.value,
+            "priority": priority,
+            "payload": validate_payload(TaskType(task_type), payload),
+            "attempts": 0,
+            "max_attempts": max_attempts or self.max_attempts,
+            "video_id": video_id,
+            "dedupe_key": dedupe_key,
+            "parent_id": parent_id,
+            "run_after_s": self._now + delay_s,
+            "created_s": self._now,
+            "updated_s": self._now,
+        }
+
+    # --- producing ---------------------------------------------------------------------
+    def enqueue(
+        self,
+        task_type: TaskType,
+        payload: dict[str, Any] | BaseModel,
+        *,
+        priority: int = 0,
+        max_attempts: int | None = None,
+        video_id: str | None = None,
+        dedupe_key: str | None = None,
+        delay_s: float = 0.0,
+    ) -> int | None:
+        """Add a task; returns its id, or None when ``dedupe_key`` already exists."""
+        try:
+            values = self._row_values(
+                task_type,
+                payload,
+                priority=priority,
+                max_attempts=max_attempts,
+                video_id=video_id,
+                dedupe_key=dedupe_key,
+                parent_id=None,
+                delay_s=delay_s,
+            )
+        except ValueError as exc:
+            raise InputError(f"invalid {task_type} payload: {exc}") from exc
+        with self._tx() as c:
+            ids = self._insert(c, [values])
+        return ids[0] if ids else None
+
+    def enqueue_many(
+        self, task_type: TaskType, payloads: Iterable[dict[str, Any]], *, priority: int = 0
+    ) -> list[int]:
+        rows = [
+            self._row_values(
+                task_type,
+                p,
+                priority=priority,
+                max_attempts=None,
+                video_id=None,
+                dedupe_key=None,
+                parent_id=None,
+                delay_s=0.0,
+            )
+            for p in payloads
+        ]
+        out: list[int] = []
+        with self._tx() as c:
+            for i in range(0, len(rows), 500):
+                out += [
+                    int(r[0])
+                    for r in c.execute(insert(T).values(rows[i : i + 500]).returning(T.c.id))
+                ]
+        return out
+
+    # --- consuming ---------------------------------------------------------------------
+    def claim(
+        self,
+        task_types: Sequence[TaskType],
+        worker_id: str,
+        *,
+        limit: int = 1,
+        lease_s: float | None = None,
+    ) -> list[Task]:
+        """Lease up to ``limit`` ready tasks of these types to ``worker_id``.
+
+        Ready: queued, or waiting for a retry whose backoff has passed, or running with
+        an expired lease (its worker is gone; the reaper would requeue it). Highest
+        priority first, then oldest.
+        """
+        lease = self.lease_s if lease_s is None else lease_s
+        types = [TaskType(t).value for t in task_types]
+        ready = or_(
+            and_(T.c.status.in_([s.value for s in CLAIMABLE]), T.c.run_after_s <= self._now),
+            and_(
+                T.c.status == TaskStatus.RUNNING.value,
+                T.c.lease_expires_s < self._now,
+                T.c.attempts < T.c.max_attempts,
+            ),
+        )
+        pick = (
+            select(T.c.id)
+            .where(T.c.task_type.in_(types), ready)
+            .order_by(T.c.priority.desc(), T.c.id)
+            .limit(limit)
+        )
+        if not self.is_sqlite:
+            pick = pick.with_for_update(skip_locked=True)
+        token = secrets.token_hex(12)
+        stmt = (
+            update(T)
+            .where(T.c.id.in_(pick.scalar_subquery()))
+            .values(
+                status=TaskStatus.RUNNING.value,
+                lease_token=token,
+                lease_expires_s=self._now + lease,
+                worker_id=worker_id,
+                attempts=T.c.attempts + 1,
+                started_s=self._now,
+                updated_s=self._now,
+            )
+            .returning(*T.c)
+        )
+        with self._tx() as c:
+            rows = [_task(r) for r in c.execute(stmt)]
+        return sorted(rows, key=lambda t: (-t.priority, t.id))
+
+    def heartbeat(self, task_id: int, token: str, *, lease_s: float | None = None) -> float:
+        """Extend the lease; returns the new expiry. Raises LeaseLost for a stale token."""
+        lease = self.lease_s if lease_s is None else lease_s
+        stmt = (
+            update(T)
+            .where(
+                T.c.id == task_id, T.c.lease_token == token, T.c.status == TaskStatus.RUNNING.value
+            )
+            .values(lease_expires_s=self._now + lease, updated_s=self._now)
+            .returning(T.c.lease_expires_s)
+        )
+        with self._tx() as c:
+            row = c.execute(stmt).first()
+        if row is None:
+            raise LeaseLost(f"task {task_id}: lease lost (reclaimed, finished or cancelled)")
+        return float(row[0])
+
+    def complete(
+        self,
+        task_id: int,
+        token: str,
+        result: dict[str, Any] | None = None,
+        follow_ups: Sequence[FollowUp] = (),
+    ) -> list[int]:
+        """Finish a task and publish its follow-ups, in one transaction.
+
+        A replay with the same token is a no-op (follow-ups are unique per parent and
+        type); a stale token raises LeaseLost and changes nothing. Returns the ids of
+        follow-ups created by this call.
+        """
+        with self._tx() as c:
+            done = c.execute(
+                update(T)
+                .where(
+                    T.c.id == task_id,
+                    T.c.lease_token == token,
+                    T.c.status == TaskStatus.RUNNING.value,
+                )
+                .values(
+                    status=TaskStatus.DONE.value,
+                    result=result,
+                    finished_s=self._now,
+                    updated_s=self._now,
+                    error=None,
+                )
+                .returning(T.c.id)
+            ).first()
+            if done is None:
+                row = c.execute(
+                    select(T.c.status, T.c.lease_token).where(T.c.id == task_id)
+                ).first()
+                if row is None:
+                    raise TaskNotFound(f"no task {task_id}")
+                if row.status == TaskStatus.DONE.value and row.lease_token == token:
+                    return []  # replayed completion: already published
+                raise LeaseLost(f"task {task_id}: lease lost (status {row.status})")
+            values = [
+                self._row_values(
+                    f.task_type,
+                    f.payload,
+                    priority=f.priority,
+                    max_attempts=None,
+                    video_id=f.video_id,
+                    dedupe_key=f"{task_id}:{TaskType(f.task_type).value}",
+                    parent_id=task_id,
+                    delay_s=0.0,
+                )
+                for f in follow_ups
+            ]
+            return self._insert(c, values)
+
+    def fail(self, task_id: int, token: str, error: str, *, retry: bool = True) -> TaskStatus:
+        """Record a failure: retry after an exponential backoff, or ``dead`` once the
+        attempts are used up (or ``retry=False``). The error text is kept."""
+        with self._tx() as c:
+            row = c.execute(
+                select(T.c.attempts, T.c.max_attempts).where(
+                    T.c.id == task_id,
+                    T.c.lease_token == token,
+                    T.c.status == TaskStatus.RUNNING.value,
+                )
+            ).first()
+            if row is None:
+                raise LeaseLost(f"task {task_id}: lease lost")
+            dead = not retry or row.attempts >= row.max_attempts
+            delay = min(self.backoff_base_s * 2 ** max(row.attempts - 1, 0), self.backoff_max_s)
+            status = TaskStatus.DEAD if dead else TaskStatus.RETRY
+            c.execute(
+                update(T)
+                .where(T.c.id == task_id)
+                .values(
+                    status=status.value,
+                    error=error[:10_000],
+                    updated_s=self._now,
+                    run_after_s=self._now + (0 if dead else delay),
+                    finished_s=self._now if dead else None,
+                    lease_expires_s=None,
+                )
+            )
+        return status
+
+    def release(self, task_id: int, token: str) -> None:
+        """Give a task back unfinished (graceful stop): claimable again at once, and the
+        attempt is not counted."""
+        with self._tx() as c:
+            res = c.execute(
+                update(T)
+                .where(
+                    T.c.id == task_id,
+                    T.c.lease_token == token,
+                    T.c.status == TaskStatus.RUNNING.value,
+                )
+                .values(
+                    status=TaskStatus.QUEUED.value,
+                    lease_expires_s=None,
+                    attempts=T.c.attempts - 1,
+                    run_after_s=self._now,
+                    updated_s=self._now,
+                )
+            )
+        if res.rowcount == 0:
+            raise LeaseLost(f"task {task_id}: lease lost")
+
+    def reap(self) -> int:
+        """Requeue (or kill, when out of attempts) tasks whose lease expired."""
+        expired = and_(T.c.status == TaskStatus.RUNNING.value, T.c.lease_expires_s < self._now)
+        with self._tx() as c:
+            dead = c.execute(
+                update(T)
+                .where(expired, T.c.attempts >= T.c.max_attempts)
+                .values(
+                    status=TaskStatus.DEAD.value,
+                    error="lease expired: worker lost",
+                    finished_s=self._now,
+                    updated_s=self._now,
+                )
+            ).rowcount
+            back = c.execute(
+                update(T)
+                .where(expired)
+                .values(
+                    status=TaskStatus.QUEUED.value,
+                    run_after_s=self._now,
+                    updated_s=self._now,
+                    lease_expires_s=None,
+                )
+            ).rowcount
+        return int(dead or 0) + int(back or 0)
+
+    # --- operators ---------------------------------------------------------------------
+    def cancel(self, task_id: int) -> bool:
+        with self._tx() as c:
+            res = c.execute(
+                update(T)
+                .where(
+                    T.c.id == task_id,
+                    T.c.status.in_(
+                        [TaskStatus.QUEUED.value, TaskStatus.RETRY.value, TaskStatus.RUNNING.value]
+                    ),
+                )
+                .values(
+                    status=TaskStatus.CANCELLED.value, finished_s=self._now, updated_s=self._now
+                )
+            )
+        return bool(res.rowcount)
+
+    def requeue(self, task_id: int) -> bool:
+        """Operator requeue of a dead or cancelled task (attempts start over)."""
+        with self._tx() as c:
+            res = c.execute(
+                update(T)
+                .where(
+                    T.c.id == task_id,
+                    T.c.status.in_([TaskStatus.DEAD.value, TaskStatus.CANCELLED.value]),
+                )
+                .values(
+                    status=TaskStatus.QUEUED.value,
+                    attempts=0,
+                    run_after_s=self._now,
+                    finished_s=None,
+                    updated_s=self._now,
+                    lease_token=None,
+                )
+            )
+        return bool(res.rowcount)
+
+    # --- reading -----------------------------------------------------------------------
+    def get(self, task_id: int) -> Task | None:
+        with self._tx() as c:
+            row = c.execute(select(T).where(T.c.id == task_id)).first()
+        return None if row is None else _task(row)
+
+    def list_tasks(
+        self,
+        *,
+        status: TaskStatus | None = None,
+        task_type: TaskType | None = None,
+        video_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Task]:
+        q = select(T).order_by(T.c.id.desc()).limit(limit)
+        if status is not None:
+            q = q.where(T.c.status == status.value)
+        if task_type is not None:
+            q = q.where(T.c.task_type == task_type.value)
+        if video_id is not None:
+            q = q.where(T.c.video_id == video_id)
+        with self._tx() as c:
+            return [_task(r) for r in c.execute(q)]
+
+    def counts(self) -> dict[tuple[TaskType, TaskStatus], int]:
+        q = select(T.c.task_type, T.c.status, func.count()).group_by(T.c.task_type, T.c.status)
+        with self._tx() as c:
+            return {(TaskType(t), TaskStatus(s)): int(n) for t, s, n in c.execute(q)}
+
+    def finished_since(self, window_s: float) -> dict[TaskType, int]:
+        """Tasks done in the last ``window_s`` seconds, per type (throughput)."""
+        q = (
+            select(T.c.task_type, func.count())
+            .where(T.c.status == TaskStatus.DONE.value, T.c.finished_s >= self._now - window_s)
+            .group_by(T.c.task_type)
+        )
+        with self._tx() as c:
+            return {TaskType(t): int(n) for t, n in c.execute(q)}
+
+    # --- workers -----------------------------------------------------------------------
+    def worker_heartbeat(
+        self,
+        worker_id: str,
+        kind: str,
+        *,
+        host: str | None = None,
+        pid: int | None = None,
+        task: Task | None = None,
+        state: str = "idle",
+    ) -> None:
+        values = {
+            "kind": kind,
+            "host": host,
+            "pid": pid,
+            "state": state,
+            "task_id": task.id if task else None,
+            "task_type": task.task_type.value if task else None,
+            "last_heartbeat_s": self._now,
+        }
+        with self._tx() as c:
+            res = c.execute(update(W).where(W.c.id == worker_id).values(**values))
+            if not res.rowcount:
+                ins = sqlite_insert(W) if self.is_sqlite else pg_insert(W)
+                c.execute(
+                    ins.values(id=worker_id, started_s=self._now, **values).on_conflict_do_update(
+                        index_elements=["id"], set_=values
+                    )
+                )
+
+    def workers(self) -> list[WorkerInfo]:
+        with self._tx() as c:
+            now = float(c.execute(select(self._now)).scalar_one())
+            rows = list(c.execute(select(W).order_by(W.c.kind, W.c.id)))
+        return [
+            WorkerInfo(
+                id=r.id,
+                kind=r.kind,
+                host=r.host,
+                pid=r.pid,
+                task_id=r.task_id,
+                task_type=r.task_type,
+                state=r.state,
+                started_s=r.started_s,
+                last_heartbeat_s=r.last_heartbeat_s,
+                heartbeat_age_s=max(now - float(r.last_heartbeat_s), 0.0),
+            )
+            for r in rows
+        ]
