@@ -90,16 +90,28 @@ class HaarPlateDetector:
     name = "haar"
     CASCADE = "haarcascade_russian_plate_number.xml"
 
-    def __init__(self, *, min_size_wh: tuple[int, int] = (40, 12), scale_factor: float = 1.1):
+    def __init__(
+        self,
+        *,
+        min_size_wh: tuple[int, int] = (40, 12),
+        scale_factor: float = 1.1,
+        max_side_px: int = 1280,
+    ):
         path = str(getattr(cv2, "data").haarcascades) + self.CASCADE  # noqa: B009
         self._cascade: Any = cv2.CascadeClassifier(path)
         if self._cascade.empty():
             raise BackendUnavailable(f"plate detector 'haar': cascade file not found: {path}")
         self._min_size = min_size_wh
         self._scale = scale_factor
+        self._max_side = max_side_px
 
     def _find(self, image: ImageBGR) -> tuple[list[Box], list[float]]:
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        # The cascade's cost grows with the pixel count: search large frames (1080p, 4K)
+        # at 1280 px wide; their plates are large enough to stay above the minimum size.
+        k = min(1.0, self._max_side / max(gray.shape[:2]))
+        if k < 1.0:
+            gray = cv2.resize(gray, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
         rects, _, weights = self._cascade.detectMultiScale3(
             gray,
             scaleFactor=self._scale,
@@ -112,7 +124,7 @@ class HaarPlateDetector:
         for (x, y, w, h), weight in zip(
             np.reshape(rects, (-1, 4)).tolist(), np.ravel(weights), strict=True
         ):
-            boxes.append((float(x), float(y), float(x + w), float(y + h)))
+            boxes.append((x / k, y / k, (x + w) / k, (y + h) / k))
             scores.append(float(1.0 / (1.0 + np.exp(-float(weight)))))
         return boxes, scores
 
