@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gps",
     "read",
     "relay",
+    "miner",
 )
 
 _verbose = False

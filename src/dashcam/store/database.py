@@ -75,6 +75,8 @@ def init_schema(engine: Engine) -> None:
 
     with contextlib.suppress(ModuleNotFoundError):
         importlib.import_module("dashcam.store.task_schema")
+    with contextlib.suppress(ModuleNotFoundError):
+        importlib.import_module("dashcam.miner.schema")
     try:
         Base.metadata.create_all(engine)
         _add_missing_columns(engine)

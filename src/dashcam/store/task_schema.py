@@ -64,6 +64,20 @@ class ArchiveVideoPayload(_Payload):
     archive_raw: bool = False
 
 
+class MinerVideoPayload(_Payload):
+    """Miner per-video stages (download, extract, filter)."""
+
+    project: str
+    video_id: int
+
+
+class MinerProjectPayload(_Payload):
+    """Miner per-project stages (dedup, detect, backup) for one epoch of the project."""
+
+    project: str
+    epoch: int
+
+
 class GenericPayload(_Payload):
     """Payload of task types that define their own model elsewhere (the miner's)."""
 
@@ -71,6 +85,12 @@ class GenericPayload(_Payload):
 PAYLOADS: dict[TaskType, type[BaseModel]] = {
     TaskType.HEAVY_PROCESS_VIDEO: HeavyProcessVideoPayload,
     TaskType.ARCHIVE_VIDEO: ArchiveVideoPayload,
+    TaskType.MINER_DOWNLOAD: MinerVideoPayload,
+    TaskType.MINER_EXTRACT: MinerVideoPayload,
+    TaskType.MINER_FILTER: MinerVideoPayload,
+    TaskType.MINER_DEDUP: MinerProjectPayload,
+    TaskType.MINER_DETECT: MinerProjectPayload,
+    TaskType.MINER_BACKUP: MinerProjectPayload,
 }
 
 
