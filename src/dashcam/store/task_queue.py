@@ -545,16 +545,18 @@ class TaskQueue:
         *,
         host: str | None = None,
         pid: int | None = None,
-        task: Task | None = None,
+        task_id: int | None = None,
+        task_type: TaskType | None = None,
         state: str = "idle",
     ) -> None:
+        """Record that a worker is alive (and what it is doing), on the DB clock."""
         values = {
             "kind": kind,
             "host": host,
             "pid": pid,
             "state": state,
-            "task_id": task.id if task else None,
-            "task_type": task.task_type.value if task else None,
+            "task_id": task_id,
+            "task_type": TaskType(task_type).value if task_type else None,
             "last_heartbeat_s": self._now,
         }
         with self._tx() as c:

@@ -127,3 +127,40 @@ def _with_video(s: Sighting, video_id: str) -> Sighting:
 def apply_archive_completion(repo: ResultsRepository, video_id: str, archive_dir: str) -> None:
     """Record that a video's outputs now live in the archive."""
     repo.update_video(video_id, status=VideoStatus.ARCHIVED, archive_dir=archive_dir)
+
+
+def on_claimed(repo: ResultsRepository, task_type: TaskType, video_id: str | None) -> None:
+    """A worker took a video's heavy task: the video is processing."""
+    if task_type is TaskType.HEAVY_PROCESS_VIDEO and video_id:
+        repo.update_video(video_id, status=VideoStatus.PROCESSING, error=None)
+
+
+def on_completed(
+    repo: ResultsRepository, task_type: TaskType, video_id: str | None, result: dict[str, Any]
+) -> None:
+    """Apply what a completion carries to the results store (both transports call this)."""
+    if not video_id:
+        return
+    if task_type is TaskType.HEAVY_PROCESS_VIDEO:
+        apply_heavy_completion(repo, video_id, result)
+    elif task_type is TaskType.ARCHIVE_VIDEO and result.get("archive_dir"):
+        apply_archive_completion(repo, video_id, str(result["archive_dir"]))
+
+
+def on_failed(
+    repo: ResultsRepository, task_type: TaskType, video_id: str | None, error: str, dead: bool
+) -> None:
+    """A video task failed: a dead heavy task marks the video failed, with the error."""
+    if task_type is TaskType.HEAVY_PROCESS_VIDEO and video_id:
+        status = VideoStatus.FAILED if dead else VideoStatus.QUEUED
+        repo.update_video(video_id, status=status, error=error)
+
+
+def compact_result(result: dict[str, Any]) -> dict[str, Any]:
+    """What the tasks table keeps of a completion: bulky lists become counts (they live
+    in metadata.json and the sightings table)."""
+    out = {k: v for k, v in result.items() if k not in ("detections", "sightings", "track")}
+    for key in ("detections", "sightings"):
+        if isinstance(result.get(key), list):
+            out[f"n_{key}"] = len(result[key])
+    return out

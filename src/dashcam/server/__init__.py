@@ -1,0 +1,1 @@
+"""The central server: task API for workers, videos, sightings, search, dashboard, metrics."""

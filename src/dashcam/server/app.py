@@ -1,0 +1,105 @@
+"""The FastAPI application of ``dashcam server``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from dashcam.config import Settings
+from dashcam.errors import (
+    DashcamError,
+    InputError,
+    LeaseLost,
+    PathEscapeError,
+    StoreError,
+    TaskNotFound,
+)
+from dashcam.server import tasks, videos
+from dashcam.server.deps import ServerState
+from dashcam.server.metrics import Metrics
+from dashcam.store.database import make_engine
+from dashcam.store.results import ResultsRepository
+from dashcam.store.task_queue import TaskQueue
+
+log = logging.getLogger(__name__)
+
+_STATUS = (
+    (LeaseLost, 409),
+    (TaskNotFound, 404),
+    (PathEscapeError, 422),
+    (InputError, 422),
+    (StoreError, 503),
+)
+
+
+def _reaper(st: ServerState, every_s: float, stop: threading.Event) -> None:
+    while not stop.wait(every_s):
+        try:
+            n = st.queue.reap()
+            if n:
+                st.metrics.lease_expiries.inc(n)
+                log.warning("reaper: %d expired lease(s) requeued", n)
+        except DashcamError as exc:
+            log.warning("reaper: %s", exc)
+
+
+def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
+    """The server app for ``settings`` (database, API key, lease length)."""
+    engine = make_engine(settings.db_url)
+    st = ServerState(
+        settings=settings,
+        queue=TaskQueue(engine, lease_s=settings.lease_s, max_attempts=settings.max_attempts),
+        repo=ResultsRepository(engine),
+        metrics=Metrics(),
+        stale_after_s=max(3 * settings.heartbeat_interval_s, 30.0),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        reaper = threading.Thread(
+            target=_reaper, args=(st, sweep_interval_s, stop), name="reaper", daemon=True
+        )
+        reaper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            reaper.join(timeout=5)
+            engine.dispose()
+
+    app = FastAPI(
+        title="dashcam server",
+        description="Durable task queue, videos, sightings and plate search.",
+        lifespan=lifespan,
+    )
+    app.state.dashcam = st
+    app.state.metrics = st.metrics
+
+    @app.exception_handler(DashcamError)
+    async def _dashcam_error(request: Request, exc: DashcamError) -> JSONResponse:
+        code = next((c for t, c in _STATUS if isinstance(exc, t)), 500)
+        return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{loc}: {err.get('msg')}")
+        return JSONResponse({"detail": "; ".join(parts), "errors": exc.errors()}, status_code=422)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "db_time_s": st.queue.now()}
+
+    app.include_router(tasks.router)
+    app.include_router(videos.router)
+    return app

@@ -1,0 +1,42 @@
+"""Shared server state and the API-key check."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request, status
+
+from dashcam.config import Settings
+from dashcam.server.metrics import Metrics
+from dashcam.store.results import ResultsRepository
+from dashcam.store.task_queue import TaskQueue
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    queue: TaskQueue
+    repo: ResultsRepository
+    metrics: Metrics
+    stale_after_s: float
+
+
+def state(request: Request) -> ServerState:
+    st: ServerState = request.app.state.dashcam
+    return st
+
+
+def require_key(request: Request) -> None:
+    """``Authorization: Bearer <DASHCAM_API_KEY>`` when a key is configured."""
+    key = state(request).settings.api_key
+    if not key:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip(), key):
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="missing or wrong API key (Authorization: Bearer <DASHCAM_API_KEY>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

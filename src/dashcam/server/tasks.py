@@ -1,0 +1,261 @@
+"""The worker protocol (the seed's ``/tasks/next`` + heartbeat/complete/fail) and operator
+endpoints for tasks and workers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from dashcam.errors import LeaseLost
+from dashcam.server.deps import ServerState, require_key, state
+from dashcam.store.task_queue import FollowUp, Task, parse_wire_id
+from dashcam.store.task_schema import TaskStatus, TaskType
+from dashcam.store.video_tasks import compact_result, on_claimed, on_completed, on_failed
+
+router = APIRouter(dependencies=[Depends(require_key)], tags=["tasks"])
+State = Annotated[ServerState, Depends(state)]
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def task_json(t: Task) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "task_type": t.task_type.value,
+        "status": t.status.value,
+        "video_id": t.video_id,
+        "priority": t.priority,
+        "attempts": t.attempts,
+        "max_attempts": t.max_attempts,
+        "worker_id": t.worker_id,
+        "error": t.error,
+        "payload": t.payload,
+        "result": t.result,
+        "parent_id": t.parent_id,
+        "created_at": iso(t.created_s),
+        "updated_at": iso(t.updated_s),
+        "started_at": iso(t.started_s),
+        "finished_at": iso(t.finished_s),
+        "run_after": iso(t.run_after_s),
+        "lease_expires_at": iso(t.lease_expires_s),
+    }
+
+
+class RemoteTask(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    task_type: TaskType
+    payload: dict[str, Any] | None = None
+    inputs: dict[str, Any] | None = None
+    priority: int = 0
+    video_id: str | None = None
+
+
+class Completion(BaseModel):
+    """The seed completion payload; unknown fields are kept in the task's result."""
+
+    model_config = ConfigDict(extra="allow")
+    video_id: str | None = None
+    task_id: str | None = None
+    metadata_path: str | None = None
+    crops_dir: str | None = None
+    detections: list[dict[str, Any]] = Field(default_factory=list)
+    model_info: dict[str, Any] = Field(default_factory=dict)
+    remote_tasks: list[RemoteTask] = Field(default_factory=list)
+
+
+class Failure(BaseModel):
+    error: str = Field(min_length=1, max_length=10_000)
+    retry: bool = True
+
+
+class WorkerBeat(BaseModel):
+    worker_id: str = Field(min_length=1, max_length=128)
+    kind: str = Field(min_length=1, max_length=40)
+    host: str | None = None
+    pid: int | None = None
+    task_id: int | None = None
+    task_type: TaskType | None = None
+    state: str = "idle"
+
+
+def _fenced(wire_id: str) -> tuple[int, str]:
+    task_id, token = parse_wire_id(wire_id)
+    if token is None:
+        raise LeaseLost(f"task id {wire_id!r} does not name a claim (use the id /tasks/next gave)")
+    return task_id, token
+
+
+@router.get("/tasks/next", responses={204: {"description": "No task is ready"}})
+def next_task(st: State, task_type: TaskType, worker_id: str | None = None) -> Any:
+    """Claim the next task of ``task_type`` (204 when there is none)."""
+    tasks = st.queue.claim([task_type], worker_id or "http-worker")
+    if not tasks:
+        return Response(status_code=204)
+    t = tasks[0]
+    st.metrics.claims.labels(t.task_type.value).inc()
+    on_claimed(st.repo, t.task_type, t.video_id)
+    inputs = dict(t.payload)
+    video_id = inputs.pop("video_id", None) or t.video_id
+    return {
+        "task_id": t.wire_id,
+        "video_id": video_id,
+        "task_type": t.task_type.value,
+        "inputs": inputs,
+        "created_at": iso(t.created_s),
+        "attempts": t.attempts,
+        "max_attempts": t.max_attempts,
+        "lease_expires_at": iso(t.lease_expires_s),
+    }
+
+
+@router.post("/tasks/{wire_id}/heartbeat")
+def heartbeat(st: State, wire_id: str) -> dict[str, Any]:
+    task_id, token = _fenced(wire_id)
+    return {"lease_expires_at": iso(st.queue.heartbeat(task_id, token))}
+
+
+@router.post("/tasks/{wire_id}/complete")
+def complete(st: State, wire_id: str, body: Completion) -> dict[str, Any]:
+    """Finish a claimed task; ``remote_tasks`` become its follow-up tasks (once)."""
+    task_id, token = _fenced(wire_id)
+    task = st.queue.get(task_id)
+    follow = [
+        FollowUp(
+            r.task_type,
+            r.payload or r.inputs or {},
+            r.priority,
+            r.video_id or (task.video_id if task else None),
+        )
+        for r in body.remote_tasks
+    ]
+    result = body.model_dump(exclude={"remote_tasks"})
+    created = st.queue.complete(task_id, token, compact_result(result), follow)
+    if task is not None and task.status is TaskStatus.RUNNING:
+        st.metrics.completions.labels(task.task_type.value).inc()
+        on_completed(st.repo, task.task_type, task.video_id, result)
+        if task.task_type is TaskType.HEAVY_PROCESS_VIDEO:
+            st.metrics.frames_processed.inc(int(result.get("frames_processed") or 0))
+            st.metrics.plates_read.inc(len(result.get("sightings") or []))
+            if result.get("elapsed_s"):
+                st.metrics.processing_seconds.observe(float(result["elapsed_s"]))
+    return {"task_id": task_id, "status": "done", "follow_ups": created}
+
+
+@router.post("/tasks/{wire_id}/fail")
+def fail(st: State, wire_id: str, body: Failure) -> dict[str, Any]:
+    task_id, token = _fenced(wire_id)
+    task = st.queue.get(task_id)
+    status = st.queue.fail(task_id, token, body.error, retry=body.retry)
+    if task is not None:
+        st.metrics.failures.labels(task.task_type.value).inc()
+        on_failed(st.repo, task.task_type, task.video_id, body.error, status is TaskStatus.DEAD)
+    return {"task_id": task_id, "status": status.value}
+
+
+@router.post("/tasks/{wire_id}/release")
+def release(st: State, wire_id: str) -> dict[str, Any]:
+    task_id, token = _fenced(wire_id)
+    st.queue.release(task_id, token)
+    return {"task_id": task_id, "status": "queued"}
+
+
+@router.get("/tasks")
+def list_tasks(
+    st: State,
+    status: TaskStatus | None = None,
+    task_type: TaskType | None = None,
+    video_id: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[dict[str, Any]]:
+    return [
+        task_json(t)
+        for t in st.queue.list_tasks(
+            status=status, task_type=task_type, video_id=video_id, limit=limit
+        )
+    ]
+
+
+@router.get("/tasks/{task_id}")
+def get_task(st: State, task_id: int) -> dict[str, Any]:
+    t = st.queue.get(task_id)
+    if t is None:
+        raise HTTPException(404, f"no task {task_id}")
+    return task_json(t)
+
+
+@router.post("/tasks/{task_id}/cancel")
+def cancel(st: State, task_id: int) -> dict[str, Any]:
+    if not st.queue.cancel(task_id):
+        raise HTTPException(409, f"task {task_id} is not queued, waiting or running")
+    return {"task_id": task_id, "status": "cancelled"}
+
+
+@router.post("/tasks/{task_id}/requeue")
+def requeue(st: State, task_id: int) -> dict[str, Any]:
+    if not st.queue.requeue(task_id):
+        raise HTTPException(409, f"task {task_id} is not dead or cancelled")
+    return {"task_id": task_id, "status": "queued"}
+
+
+def queue_stats(st: ServerState, window_s: float = 300.0) -> dict[str, Any]:
+    counts = st.queue.counts()
+    by_type: dict[str, dict[str, int]] = {}
+    for (tt, s), n in counts.items():
+        by_type.setdefault(tt.value, {})[s.value] = n
+    done = st.queue.finished_since(window_s)
+    return {
+        "tasks": by_type,
+        "backlog": {tt: v.get("queued", 0) + v.get("retry", 0) for tt, v in by_type.items()},
+        "throughput_per_min": {tt.value: round(n * 60.0 / window_s, 2) for tt, n in done.items()},
+        "window_s": window_s,
+    }
+
+
+@router.get("/queue/stats")
+def stats(st: State, window_s: float = Query(300.0, gt=0, le=86400)) -> dict[str, Any]:
+    return queue_stats(st, window_s)
+
+
+def workers_json(st: ServerState) -> list[dict[str, Any]]:
+    return [
+        {
+            "worker_id": w.id,
+            "kind": w.kind,
+            "host": w.host,
+            "pid": w.pid,
+            "state": w.state,
+            "task_id": w.task_id,
+            "task_type": w.task_type,
+            "last_heartbeat_at": iso(w.last_heartbeat_s),
+            "heartbeat_age_s": round(w.heartbeat_age_s, 1),
+            "stale": w.heartbeat_age_s > st.stale_after_s and w.state != "stopped",
+        }
+        for w in st.queue.workers()
+    ]
+
+
+@router.get("/workers")
+def workers(st: State) -> list[dict[str, Any]]:
+    return workers_json(st)
+
+
+@router.post("/workers/heartbeat")
+def worker_heartbeat(st: State, beat: WorkerBeat) -> dict[str, str]:
+    st.queue.worker_heartbeat(
+        beat.worker_id,
+        beat.kind,
+        host=beat.host,
+        pid=beat.pid,
+        task_id=beat.task_id,
+        task_type=beat.task_type,
+        state=beat.state,
+    )
+    st.metrics.worker_heartbeats.labels(beat.kind).inc()
+    return {"status": "ok"}

@@ -1,0 +1,1 @@
+"""Durable-queue workers: one base loop, two transports, heavy/archive/monitor kinds."""

@@ -1,0 +1,172 @@
+"""The two transports of :class:`~dashcam.workers.base.QueueClient`.
+
+``DirectQueueClient``: a worker on a machine that reaches the database (the server's own
+machine, or a LAN with PostgreSQL). ``HttpQueueClient``: a remote workstation that only
+reaches the server's HTTP API (the seed worker protocol).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from dashcam.errors import LeaseLost, StoreError, TaskNotFound
+from dashcam.store.results import ResultsRepository
+from dashcam.store.task_queue import FollowUp, TaskQueue
+from dashcam.store.task_schema import TaskStatus, TaskType
+from dashcam.store.video_tasks import compact_result, on_claimed, on_completed, on_failed
+from dashcam.workers.base import ClaimedTask
+
+
+class DirectQueueClient:
+    def __init__(self, queue: TaskQueue, repo: ResultsRepository) -> None:
+        self.queue = queue
+        self.repo = repo
+
+    def claim(self, task_types: Sequence[TaskType], worker_id: str) -> ClaimedTask | None:
+        tasks = self.queue.claim(task_types, worker_id)
+        if not tasks:
+            return None
+        t = tasks[0]
+        on_claimed(self.repo, t.task_type, t.video_id)
+        return ClaimedTask(
+            t.id,
+            t.lease_token or "",
+            t.task_type,
+            t.payload,
+            t.video_id,
+            t.attempts,
+            t.max_attempts,
+        )
+
+    def heartbeat(self, task: ClaimedTask) -> None:
+        self.queue.heartbeat(task.id, task.token)
+
+    def complete(
+        self, task: ClaimedTask, result: dict[str, Any], follow_ups: Sequence[FollowUp]
+    ) -> None:
+        self.queue.complete(task.id, task.token, compact_result(result), follow_ups)
+        on_completed(self.repo, task.task_type, task.video_id, result)
+
+    def fail(self, task: ClaimedTask, error: str, *, retry: bool = True) -> None:
+        status = self.queue.fail(task.id, task.token, error, retry=retry)
+        on_failed(self.repo, task.task_type, task.video_id, error, status is TaskStatus.DEAD)
+
+    def release(self, task: ClaimedTask) -> None:
+        self.queue.release(task.id, task.token)
+
+    def worker_heartbeat(
+        self, worker_id: str, kind: str, task: ClaimedTask | None, state: str
+    ) -> None:
+        self.queue.worker_heartbeat(
+            worker_id,
+            kind,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            task_id=task.id if task else None,
+            task_type=task.task_type if task else None,
+            state=state,
+        )
+
+
+def follow_ups_to_wire(follow_ups: Sequence[FollowUp]) -> list[dict[str, Any]]:
+    """Follow-ups as the seed completion payload's ``remote_tasks``."""
+    return [
+        {
+            "task_type": TaskType(f.task_type).value,
+            "payload": f.payload,
+            "priority": f.priority,
+            "video_id": f.video_id,
+        }
+        for f in follow_ups
+    ]
+
+
+class HttpQueueClient:
+    """The seed worker protocol over HTTP, with a bearer API key."""
+
+    def __init__(
+        self, server_url: str, api_key: str | None = None, *, timeout_s: float = 30.0
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.http = httpx.Client(
+            base_url=server_url.rstrip("/"), headers=headers, timeout=timeout_s
+        )
+        self.server_url = server_url
+
+    def _post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        try:
+            r = self.http.post(path, json=body or {})
+        except httpx.HTTPError as exc:
+            raise StoreError(f"server {self.server_url} unreachable: {exc}") from exc
+        if r.status_code == 409:
+            raise LeaseLost(r.json().get("detail", "lease lost"))
+        if r.status_code == 404:
+            raise TaskNotFound(r.json().get("detail", "not found"))
+        if r.status_code >= 400:
+            raise StoreError(f"server answered {r.status_code} to {path}: {r.text[:200]}")
+        return r
+
+    def claim(self, task_types: Sequence[TaskType], worker_id: str) -> ClaimedTask | None:
+        for tt in task_types:
+            try:
+                r = self.http.get(
+                    "/tasks/next", params={"task_type": TaskType(tt).value, "worker_id": worker_id}
+                )
+            except httpx.HTTPError as exc:
+                raise StoreError(f"server {self.server_url} unreachable: {exc}") from exc
+            if r.status_code == 204:
+                continue
+            if r.status_code >= 400:
+                raise StoreError(f"server answered {r.status_code} to /tasks/next: {r.text[:200]}")
+            d = r.json()
+            head, _, token = str(d["task_id"]).partition(".")
+            return ClaimedTask(
+                id=int(head),
+                token=token,
+                task_type=TaskType(d.get("task_type", tt)),
+                payload=d.get("inputs") or {},
+                video_id=d.get("video_id"),
+                attempts=int(d.get("attempts", 1)),
+                max_attempts=int(d.get("max_attempts", 1)),
+            )
+        return None
+
+    def heartbeat(self, task: ClaimedTask) -> None:
+        self._post(f"/tasks/{task.wire_id}/heartbeat")
+
+    def complete(
+        self, task: ClaimedTask, result: dict[str, Any], follow_ups: Sequence[FollowUp]
+    ) -> None:
+        body = {
+            "video_id": task.video_id,
+            "task_id": task.wire_id,
+            **result,
+            "remote_tasks": follow_ups_to_wire(follow_ups),
+        }
+        self._post(f"/tasks/{task.wire_id}/complete", body)
+
+    def fail(self, task: ClaimedTask, error: str, *, retry: bool = True) -> None:
+        self._post(f"/tasks/{task.wire_id}/fail", {"error": error, "retry": retry})
+
+    def release(self, task: ClaimedTask) -> None:
+        self._post(f"/tasks/{task.wire_id}/release")
+
+    def worker_heartbeat(
+        self, worker_id: str, kind: str, task: ClaimedTask | None, state: str
+    ) -> None:
+        self._post(
+            "/workers/heartbeat",
+            {
+                "worker_id": worker_id,
+                "kind": kind,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "task_id": task.id if task else None,
+                "state": state,
+            },
+        )
