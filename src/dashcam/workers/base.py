@@ -137,6 +137,9 @@ class Worker(ABC):
     def on_start(self) -> None:  # noqa: B027 - an optional hook
         """Called once before the first claim."""
 
+    def after_complete(self, task: ClaimedTask, outcome: Outcome) -> None:  # noqa: B027
+        """Called once the completion is recorded (e.g. delete a source after archiving)."""
+
     # --- control --------------------------------------------------------------------
     def stop(self) -> None:
         """Stop claiming; the current task finishes. Idempotent and thread-safe."""
@@ -237,9 +240,11 @@ class Worker(ABC):
             return
         try:
             self.client.complete(task, outcome.result, outcome.follow_ups)
-            self.done += 1
         except LeaseLost:
             log.error("%s: task %d was reclaimed before it completed", self.worker_id, task.id)
+            return
+        self.done += 1
+        self.after_complete(task, outcome)
 
     def _after_failure(self, task: ClaimedTask, ctx: TaskContext, exc: BaseException) -> None:
         if ctx.lease_lost:
