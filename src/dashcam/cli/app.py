@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "read",
     "relay",
     "miner",
+    "server",
 )
 
 _verbose = False
