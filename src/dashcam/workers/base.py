@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Protocol
 
-from dashcam.errors import DashcamError, LeaseLost
+from dashcam.errors import DashcamError, LeaseLost, PathEscapeError
 from dashcam.store.task_queue import FollowUp
 from dashcam.store.task_schema import TaskType
 
@@ -257,7 +257,9 @@ class Worker(ABC):
         log.debug("%s", "".join(traceback.format_exception(exc)))
         self.failed += 1
         with contextlib.suppress(LeaseLost):
-            self.client.fail(task, message, retry=not isinstance(exc, Permanent))
+            # Bad ids never become good: no retry for them either.
+            retry = not isinstance(exc, Permanent | PathEscapeError)
+            self.client.fail(task, message, retry=retry)
 
     def _release(self, task: ClaimedTask) -> None:
         try:

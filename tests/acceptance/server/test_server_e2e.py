@@ -27,8 +27,10 @@ def _free_port() -> int:
 
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "dashcam", *args], env=env,
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "dashcam", *args],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -36,19 +38,22 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 def stack(tmp_path: Path) -> Iterator[tuple[httpx.Client, dict[str, str], Path]]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DASHCAM_")}
-    env.update({
-        "DASHCAM_DATA_DIR": str(tmp_path / "data"),
-        "DASHCAM_NAS_MOUNT": str(tmp_path / "nas"),
-        "DASHCAM_ARCHIVE_ROOT": str(tmp_path / "shed"),
-        "DASHCAM_API_KEY": KEY,
-        "DASHCAM_SERVER_PORT": str(port),
-        "DASHCAM_SERVER_URL": f"http://127.0.0.1:{port}",
-        "DASHCAM_POLL_INTERVAL": "0.5",
-        "DASHCAM_HEARTBEAT_INTERVAL_S": "1",
-    })
+    env.update(
+        {
+            "DASHCAM_DATA_DIR": str(tmp_path / "data"),
+            "DASHCAM_NAS_MOUNT": str(tmp_path / "nas"),
+            "DASHCAM_ARCHIVE_ROOT": str(tmp_path / "shed"),
+            "DASHCAM_API_KEY": KEY,
+            "DASHCAM_SERVER_PORT": str(port),
+            "DASHCAM_SERVER_URL": f"http://127.0.0.1:{port}",
+            "DASHCAM_POLL_INTERVAL": "0.5",
+            "DASHCAM_HEARTBEAT_INTERVAL_S": "1",
+        }
+    )
     procs = [_spawn(["server"], env, tmp_path / "server.log")]
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}",
-                          headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {KEY}"}, timeout=30
+    )
     deadline = time.time() + 60
     while True:
         try:
@@ -79,13 +84,21 @@ def test_two_videos_end_archived_and_searchable(
     client, env, tmp = stack
     assert httpx.get(str(client.base_url) + "/videos").status_code == 401  # key required
     clips: list[SyntheticClip] = [
-        make_clip(tmp / "nas" / "videos" / "incoming", name=f"drive{i}", seed=20 + i,
-                  duration_s=6.0, resolution_wh=(960, 540))
+        make_clip(
+            tmp / "nas" / "videos" / "incoming",
+            name=f"drive{i}",
+            seed=20 + i,
+            duration_s=6.0,
+            resolution_wh=(960, 540),
+        )
         for i in range(2)
     ]
     res = subprocess.run(
         [sys.executable, "-m", "dashcam", "ingest", str(tmp / "nas" / "videos" / "incoming")],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert res.returncode == 0, res.stderr
     assert "2 new video(s) queued" in res.stderr
@@ -94,8 +107,11 @@ def test_two_videos_end_archived_and_searchable(
         videos = client.get("/videos").json()
         if len(videos) == 2 and all(v["status"] == "archived" for v in videos):
             break
-        assert time.time() < deadline, (videos, (tmp / "heavy.log").read_text()[-3000:],
-                                        (tmp / "archive.log").read_text()[-3000:])
+        assert time.time() < deadline, (
+            videos,
+            (tmp / "heavy.log").read_text()[-3000:],
+            (tmp / "archive.log").read_text()[-3000:],
+        )
         time.sleep(1)
     for v in videos:
         archive = Path(v["archive_dir"])
@@ -111,5 +127,6 @@ def test_two_videos_end_archived_and_searchable(
             crop = client.get(f"/sightings/{sid}/crop")
             assert crop.status_code == 200 and crop.content[:2] == b"\xff\xd8"
     tasks = client.get("/tasks", params={"status": "done"}).json()
-    assert sorted(t["task_type"] for t in tasks) == ["ARCHIVE_VIDEO"] * 2 + [
-        "HEAVY_PROCESS_VIDEO"] * 2
+    assert (
+        sorted(t["task_type"] for t in tasks) == ["ARCHIVE_VIDEO"] * 2 + ["HEAVY_PROCESS_VIDEO"] * 2
+    )
