@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 
 from dashcam.errors import StoreError
+
+_LOCK_WAIT_S = 30.0
 
 
 class Base(DeclarativeBase):
@@ -54,9 +57,26 @@ def make_engine(url: str, *, create: bool = True, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        # SQLite has one writer. Threads of this process queue on a lock instead of
+        # SQLite's busy handler, whose sleeps (up to 100 ms) make the tail latency; other
+        # processes still wait through busy_timeout.
+        writer = threading.Lock()
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.info["dashcam_lock"] = writer.acquire(timeout=_LOCK_WAIT_S)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(conn)
+                raise
+
+        def _release(conn: Any, *_: Any) -> None:
+            if conn.info.pop("dashcam_lock", False):
+                writer.release()
+
+        event.listen(engine, "commit", _release)
+        event.listen(engine, "rollback", _release)
 
     else:
         kwargs.setdefault("pool_pre_ping", True)

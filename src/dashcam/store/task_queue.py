@@ -8,9 +8,10 @@ serialises writers (``BEGIN IMMEDIATE``, see ``store.database``) and claims with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -19,8 +20,10 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Float,
     Table,
     and_,
+    bindparam,
     func,
     insert,
     literal_column,
@@ -158,13 +161,75 @@ class TaskQueue:
             if self.is_sqlite
             else "extract(epoch from clock_timestamp())::float8"
         )
+        self._build_statements()
+
+    def _build_statements(self) -> None:
+        """The hot-path statements, built once: each call only binds parameters (building
+        a statement costs more than SQLite executing it)."""
+        now = self._now
+        running = TaskStatus.RUNNING.value
+        ready = or_(
+            and_(T.c.status.in_([s.value for s in CLAIMABLE]), T.c.run_after_s <= now),
+            and_(
+                T.c.status == running,
+                T.c.lease_expires_s < now,
+                T.c.attempts < T.c.max_attempts,
+            ),
+        )
+        pick = (
+            select(T.c.id)
+            .where(T.c.task_type.in_(bindparam("types", expanding=True)), ready)
+            .order_by(T.c.priority.desc(), T.c.id)
+            .limit(bindparam("limit"))
+        )
+        if not self.is_sqlite:
+            pick = pick.with_for_update(skip_locked=True)
+        self._claim_stmt = (
+            update(T)
+            .where(T.c.id.in_(pick.scalar_subquery()))
+            .values(
+                status=running,
+                lease_token=bindparam("token"),
+                lease_expires_s=now + bindparam("lease", type_=Float()),
+                worker_id=bindparam("worker"),
+                attempts=T.c.attempts + 1,
+                started_s=now,
+                updated_s=now,
+            )
+            .returning(*T.c)
+        )
+        mine = and_(
+            T.c.id == bindparam("tid"), T.c.lease_token == bindparam("tok"), T.c.status == running
+        )
+        self._heartbeat_stmt = (
+            update(T)
+            .where(mine)
+            .values(lease_expires_s=now + bindparam("lease", type_=Float()), updated_s=now)
+            .returning(T.c.lease_expires_s)
+        )
+        self._complete_stmt = (
+            update(T)
+            .where(mine)
+            .values(
+                status=TaskStatus.DONE.value,
+                result=bindparam("result", type_=T.c.result.type),
+                finished_s=now,
+                updated_s=now,
+                error=None,
+            )
+            .returning(T.c.id)
+        )
+        self._state_stmt = select(T.c.status, T.c.lease_token).where(T.c.id == bindparam("tid"))
 
     # --- helpers ---------------------------------------------------------------------
-    def _tx(self) -> Any:
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """One transaction; driver errors become :class:`StoreError`."""
         try:
-            return self.engine.begin()
+            with self.engine.begin() as c:
+                yield c
         except SQLAlchemyError as exc:
-            raise StoreError("task queue: cannot reach the database") from exc
+            raise StoreError(f"task queue: database error ({type(exc).__name__})") from exc
 
     def now(self) -> float:
         """The database clock, in epoch seconds."""
@@ -275,56 +340,24 @@ class TaskQueue:
         an expired lease (its worker is gone; the reaper would requeue it). Highest
         priority first, then oldest.
         """
-        lease = self.lease_s if lease_s is None else lease_s
-        types = [TaskType(t).value for t in task_types]
-        ready = or_(
-            and_(T.c.status.in_([s.value for s in CLAIMABLE]), T.c.run_after_s <= self._now),
-            and_(
-                T.c.status == TaskStatus.RUNNING.value,
-                T.c.lease_expires_s < self._now,
-                T.c.attempts < T.c.max_attempts,
-            ),
-        )
-        pick = (
-            select(T.c.id)
-            .where(T.c.task_type.in_(types), ready)
-            .order_by(T.c.priority.desc(), T.c.id)
-            .limit(limit)
-        )
-        if not self.is_sqlite:
-            pick = pick.with_for_update(skip_locked=True)
-        token = secrets.token_hex(12)
-        stmt = (
-            update(T)
-            .where(T.c.id.in_(pick.scalar_subquery()))
-            .values(
-                status=TaskStatus.RUNNING.value,
-                lease_token=token,
-                lease_expires_s=self._now + lease,
-                worker_id=worker_id,
-                attempts=T.c.attempts + 1,
-                started_s=self._now,
-                updated_s=self._now,
-            )
-            .returning(*T.c)
-        )
+        params = {
+            "types": [TaskType(t).value for t in task_types],
+            "limit": limit,
+            "token": secrets.token_hex(12),
+            "lease": self.lease_s if lease_s is None else lease_s,
+            "worker": worker_id,
+        }
         with self._tx() as c:
-            rows = [_task(r) for r in c.execute(stmt)]
+            rows = [_task(r) for r in c.execute(self._claim_stmt, params)]
         return sorted(rows, key=lambda t: (-t.priority, t.id))
 
     def heartbeat(self, task_id: int, token: str, *, lease_s: float | None = None) -> float:
         """Extend the lease; returns the new expiry. Raises LeaseLost for a stale token."""
         lease = self.lease_s if lease_s is None else lease_s
-        stmt = (
-            update(T)
-            .where(
-                T.c.id == task_id, T.c.lease_token == token, T.c.status == TaskStatus.RUNNING.value
-            )
-            .values(lease_expires_s=self._now + lease, updated_s=self._now)
-            .returning(T.c.lease_expires_s)
-        )
         with self._tx() as c:
-            row = c.execute(stmt).first()
+            row = c.execute(
+                self._heartbeat_stmt, {"tid": task_id, "tok": token, "lease": lease}
+            ).first()
         if row is None:
             raise LeaseLost(f"task {task_id}: lease lost (reclaimed, finished or cancelled)")
         return float(row[0])
@@ -344,25 +377,10 @@ class TaskQueue:
         """
         with self._tx() as c:
             done = c.execute(
-                update(T)
-                .where(
-                    T.c.id == task_id,
-                    T.c.lease_token == token,
-                    T.c.status == TaskStatus.RUNNING.value,
-                )
-                .values(
-                    status=TaskStatus.DONE.value,
-                    result=result,
-                    finished_s=self._now,
-                    updated_s=self._now,
-                    error=None,
-                )
-                .returning(T.c.id)
+                self._complete_stmt, {"tid": task_id, "tok": token, "result": result}
             ).first()
             if done is None:
-                row = c.execute(
-                    select(T.c.status, T.c.lease_token).where(T.c.id == task_id)
-                ).first()
+                row = c.execute(self._state_stmt, {"tid": task_id}).first()
                 if row is None:
                     raise TaskNotFound(f"no task {task_id}")
                 if row.status == TaskStatus.DONE.value and row.lease_token == token:
@@ -382,6 +400,17 @@ class TaskQueue:
                 for f in follow_ups
             ]
             return self._insert(c, values)
+
+    def complete_many(self, done: Sequence[tuple[int, str, dict[str, Any] | None]]) -> int:
+        """Finish several leased tasks (no follow-ups) in one transaction; for workers that
+        claim batches of small tasks. Returns how many were still held; tasks whose lease
+        was lost are left as they are (their new holder finishes them)."""
+        held = 0
+        with self._tx() as c:
+            for task_id, token, result in done:
+                params = {"tid": task_id, "tok": token, "result": result}
+                held += c.execute(self._complete_stmt, params).first() is not None
+        return held
 
     def fail(self, task_id: int, token: str, error: str, *, retry: bool = True) -> TaskStatus:
         """Record a failure: retry after an exponential backoff, or ``dead`` once the
