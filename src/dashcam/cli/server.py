@@ -64,6 +64,9 @@ def register(app: typer.Typer) -> None:
     def server(
         host: str | None = typer.Option(None, "--host", help="Bind address (default 127.0.0.1)."),
         port: int | None = typer.Option(None, "--port", help="Port (default 8000)."),
+        workers: int = typer.Option(
+            1, "--workers", min=1, max=64, help="Server processes (they share the database)."
+        ),
     ) -> None:
         """Run the central server: task queue API, videos, sightings, dashboard."""
         import uvicorn

@@ -103,3 +103,10 @@ def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(videos.router)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for ``uvicorn --factory`` / several worker processes: settings from env."""
+    from dashcam.config import load_settings
+
+    return create_app(load_settings())

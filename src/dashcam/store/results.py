@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -151,14 +151,17 @@ class ResultsRepository:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot store video {video_id}") from exc
 
-    def update_video(self, video_id: str, **fields: Any) -> VideoRecord | None:
-        with self._session() as s, s.begin():
-            row = s.get(VideoRow, video_id)
-            if row is None:
-                return None
-            for key, value in fields.items():
-                setattr(row, key, value)
-            return _video_record(row)
+    def update_video(self, video_id: str, **fields: Any) -> bool:
+        """Set columns of a stored video in one statement; False when there is no such video."""
+        unknown = [k for k in fields if k not in VideoRow.__table__.c]
+        if unknown:
+            raise InputError(f"unknown video field(s): {', '.join(unknown)}")
+        try:
+            with self.engine.begin() as c:
+                res = c.execute(update(VideoRow).where(VideoRow.id == video_id).values(**fields))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot update video {video_id}") from exc
+        return bool(res.rowcount)
 
     def get_video(self, video_id: str) -> VideoRecord | None:
         with self._session() as s, s.begin():

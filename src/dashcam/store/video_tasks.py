@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,10 @@ def sightings_from_completion(payload: dict[str, Any]) -> list[Sighting] | None:
 def apply_heavy_completion(repo: ResultsRepository, video_id: str, payload: dict[str, Any]) -> int:
     """Record a finished HEAVY_PROCESS_VIDEO: sightings replace the video's old ones and
     the video is marked done with its output folder. Returns the number of sightings."""
-    sightings: Sequence[Sighting] = sightings_from_completion(payload) or []
+    found = sightings_from_completion(payload)
+    if found is None and repo.get_video(video_id) is None:
+        return 0  # an unknown video and no results: nothing to record
+    sightings: Sequence[Sighting] = found or []
     output_dir = payload.get("output_dir") or (
         str(Path(payload["metadata_path"]).parent) if payload.get("metadata_path") else None
     )
@@ -107,6 +111,7 @@ def apply_heavy_completion(repo: ResultsRepository, video_id: str, payload: dict
         "output_dir": output_dir,
         "progress": 1.0,
         "error": None,
+        "processed_at": datetime.now(UTC),
     }
     for key in ("frames_processed", "duration_s", "width", "height", "fps"):
         if payload.get(key) is not None:
