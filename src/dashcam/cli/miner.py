@@ -263,7 +263,7 @@ def run(
     while True:
         state = tick(ctx).get(name)
         ran = sw.run_one()
-        if sw._stop.is_set():
+        if sw.stopping:
             raise DashcamError("interrupted")
         if ran:
             continue

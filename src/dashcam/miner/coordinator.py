@@ -14,10 +14,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
-import traceback
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Table, and_, update
 
@@ -25,8 +24,15 @@ from dashcam.errors import DashcamError, LeaseLost, StoreError
 from dashcam.miner.monitor import next_state
 from dashcam.miner.schema import ProjectState, VideoState
 from dashcam.miner.stages import HANDLERS, StageContext
-from dashcam.store.task_queue import Task
+from dashcam.store.task_queue import FollowUp
 from dashcam.store.task_schema import TaskRow, TaskStatus, TaskType
+from dashcam.workers.base import (
+    ClaimedTask,
+    Outcome,
+    Permanent,
+    TaskContext,
+    Worker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +107,65 @@ def tick(ctx: StageContext) -> dict[str, ProjectState]:
     return states
 
 
-class StageWorker:
-    """Runs miner handlers for ``task_types`` until stopped (or idle, for tests)."""
+class MinerQueueClient:
+    """The durable queue, seen by miner stage workers (same machine as the database)."""
+
+    def __init__(self, ctx: StageContext, lease_s: float) -> None:
+        self.ctx = ctx
+        self.lease_s = lease_s
+
+    def claim(self, task_types: Sequence[TaskType], worker_id: str) -> ClaimedTask | None:
+        got = self.ctx.queue.claim(task_types, worker_id, lease_s=self.lease_s)
+        if not got:
+            return None
+        t = got[0]
+        return ClaimedTask(
+            t.id,
+            t.lease_token or "",
+            t.task_type,
+            t.payload,
+            t.video_id,
+            t.attempts,
+            t.max_attempts,
+        )
+
+    def heartbeat(self, task: ClaimedTask) -> None:
+        self.ctx.queue.heartbeat(task.id, task.token, lease_s=self.lease_s)
+
+    def complete(
+        self, task: ClaimedTask, result: dict[str, Any], follow_ups: Sequence[FollowUp]
+    ) -> None:
+        self.ctx.queue.complete(task.id, task.token, result, follow_ups)
+
+    def fail(self, task: ClaimedTask, error: str, *, retry: bool = True) -> None:
+        status = self.ctx.queue.fail(task.id, task.token, error, retry=retry)
+        if status == TaskStatus.DEAD and "video_id" in task.payload:
+            self.ctx.store.set_video(
+                int(task.payload["video_id"]), state=VideoState.FAILED.value, error=error[:2000]
+            )
+
+    def release(self, task: ClaimedTask) -> None:
+        self.ctx.queue.release(task.id, task.token)
+
+    def worker_heartbeat(
+        self, worker_id: str, kind: str, task: ClaimedTask | None, state: str
+    ) -> None:
+        self.ctx.queue.worker_heartbeat(
+            worker_id,
+            kind,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            task_id=task.id if task else None,
+            task_type=task.task_type if task else None,
+            state=state,
+        )
+
+
+class StageWorker(Worker):
+    """Runs miner handlers for ``task_types`` on the shared worker loop (leases,
+    heartbeats, drain on the first signal, release on the second)."""
+
+    kind = "miner"
 
     def __init__(
         self,
@@ -114,85 +177,41 @@ class StageWorker:
         poll_interval_s: float = 2.0,
         worker_id: str | None = None,
     ) -> None:
-        self.ctx = ctx
-        self.task_types = list(task_types)
-        self.lease_s = lease_s
-        self.heartbeat_interval_s = heartbeat_interval_s
-        self.poll_interval_s = poll_interval_s
-        self.worker_id = (
-            worker_id or f"miner-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        super().__init__(
+            MinerQueueClient(ctx, lease_s),
+            worker_id=worker_id
+            or f"miner-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+            poll_interval_s=poll_interval_s,
+            heartbeat_interval_s=heartbeat_interval_s,
         )
-        self._stop = threading.Event()
+        self.ctx = ctx
+        self.task_types = tuple(task_types)
 
-    def stop(self) -> None:
-        """Stop claiming; the item in hand finishes. Idempotent, thread-safe."""
-        self._stop.set()
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     def run_one(self) -> bool:
         """Claim and run one task; False when none was ready."""
-        claimed = self.ctx.queue.claim(self.task_types, self.worker_id, lease_s=self.lease_s)
-        if not claimed:
+        task = self.client.claim(self.task_types, self.worker_id)
+        if task is None:
             return False
-        self._run(claimed[0])
+        self._run_one(task)
         return True
 
-    def run(self, *, until_idle: bool = False) -> int:
-        done = 0
-        while not self._stop.is_set():
-            if self.run_one():
-                done += 1
-            elif until_idle:
-                break
-            else:
-                self._stop.wait(self.poll_interval_s)
-        return done
-
-    def _run(self, task: Task) -> None:
-        token = task.lease_token or ""
-        lost = threading.Event()
-        finished = threading.Event()
-
-        def heartbeat() -> None:
-            while not finished.wait(self.heartbeat_interval_s):
-                try:
-                    self.ctx.queue.heartbeat(task.id, token, lease_s=self.lease_s)
-                except LeaseLost:
-                    lost.set()
-                    return
-                except DashcamError as exc:
-                    log.warning("heartbeat of task %d failed: %s", task.id, exc)
+    def handle(self, task: ClaimedTask, tctx: TaskContext) -> Outcome:
+        full = self.ctx.queue.get(task.id)
+        if full is None:
+            raise Permanent(f"task {task.id} vanished")
 
         def beat() -> None:
-            if lost.is_set():
-                raise LeaseLost(f"task {task.id}: lease lost")
+            if tctx.should_stop():
+                raise LeaseLost(f"task {task.id}: lease lost or stopping")
 
-        hb = threading.Thread(target=heartbeat, name=f"hb-{task.id}", daemon=True)
-        hb.start()
         try:
-            result, follow = HANDLERS[task.task_type](self.ctx, task, beat)
-        except LeaseLost:
-            log.warning("task %d abandoned: lease lost", task.id)
-            return
-        except Exception as exc:
-            log.error("task %d (%s) failed: %s", task.id, task.task_type, exc)
-            retry = not isinstance(exc, DashcamError) or isinstance(exc, StoreError)
-            try:
-                status = self.ctx.queue.fail(
-                    task.id, token, f"{exc}\n{traceback.format_exc()}", retry=retry
-                )
-            except LeaseLost:
-                return
-            if status == TaskStatus.DEAD and "video_id" in task.payload:
-                self.ctx.store.set_video(
-                    int(task.payload["video_id"]),
-                    state=VideoState.FAILED.value,
-                    error=str(exc)[:2000],
-                )
-            return
-        finally:
-            finished.set()
-            hb.join(timeout=self.heartbeat_interval_s + 5)
-        try:
-            self.ctx.queue.complete(task.id, token, result, follow)
-        except LeaseLost:
-            log.warning("task %d: completed after its lease was lost (redone elsewhere)", task.id)
+            result, follow = HANDLERS[task.task_type](self.ctx, full, beat)
+        except (LeaseLost, StoreError):
+            raise
+        except DashcamError as exc:  # bad config, missing model: a retry cannot help
+            raise Permanent(str(exc)) from exc
+        return Outcome(result=dict(result or {}), follow_ups=list(follow))
