@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     lease_s: float = Field(60.0, gt=0)
     heartbeat_interval_s: float = Field(10.0, gt=0)
     max_attempts: int = Field(3, ge=1)
+    map_tile_url: str | None = Field(
+        None,
+        description="Dashboard map tiles, e.g. http://tiles.lan/{z}/{x}/{y}.png (default: none)",
+    )
 
     # --- multiprocess engine ------------------------------------------------------
     num_gpu_workers: int = Field(2, ge=1, validation_alias=_both("num_gpu_workers"))

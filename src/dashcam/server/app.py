@@ -21,7 +21,7 @@ from dashcam.errors import (
     StoreError,
     TaskNotFound,
 )
-from dashcam.server import tasks, videos
+from dashcam.server import dashboard, tasks, videos
 from dashcam.server.deps import ServerState
 from dashcam.server.metrics import Metrics
 from dashcam.store.database import make_engine
@@ -102,6 +102,7 @@ def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
 
     app.include_router(tasks.router)
     app.include_router(videos.router)
+    app.include_router(dashboard.router)
     return app
 
 

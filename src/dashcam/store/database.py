@@ -44,6 +44,12 @@ def make_engine(url: str, *, create: bool = True, **kwargs: Any) -> Engine:
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        # Every transaction holds the process's writer lock (below), so a second
+        # connection adds no concurrency; it costs a lot: a connection that did not make
+        # the last write re-reads its pages (16 claimer threads: 400 -> 1,100 claims/s).
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", _LOCK_WAIT_S)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -97,6 +103,8 @@ def init_schema(engine: Engine) -> None:
         importlib.import_module("dashcam.store.task_schema")
     with contextlib.suppress(ModuleNotFoundError):
         importlib.import_module("dashcam.miner.schema")
+    with contextlib.suppress(ModuleNotFoundError):
+        importlib.import_module("dashcam.store.watchlist")
     try:
         Base.metadata.create_all(engine)
         _add_missing_columns(engine)

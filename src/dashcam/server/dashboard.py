@@ -1,0 +1,183 @@
+"""The web dashboard: page shell and assets, ``/api/live`` (server-sent events), the
+watchlist API and Prometheus ``/metrics``.
+
+The page shell and its assets need no key (they hold no data); every data endpoint does
+when ``DASHCAM_API_KEY`` is set. ``/api/live`` also takes the key as ``?key=`` because
+``EventSource`` cannot send headers; the page itself streams with ``fetch`` and a header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from dashcam.server.deps import ServerState, require_key, state
+from dashcam.server.live import LiveFeed, match_json
+from dashcam.server.tasks import workers_json
+from dashcam.store.task_schema import TaskStatus, TaskType
+from dashcam.store.watchlist import MAX_WATCH_DISTANCE, WatchEntry, WatchlistRepository
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+LIVE_INTERVAL_S = 1.5
+_ASSET = re.compile(r"^[a-z0-9_-]+\.(js|css|svg|png|ico)$")
+_MEDIA = {
+    "js": "text/javascript",
+    "css": "text/css",
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "ico": "image/x-icon",
+}
+_feed_lock = threading.Lock()  # guards the lazy creation of an app's LiveFeed
+_metrics_lock = threading.Lock()  # gauges are cleared and refilled at each scrape
+
+router = APIRouter(tags=["dashboard"])
+State = Annotated[ServerState, Depends(state)]
+
+
+class WatchRequest(BaseModel):
+    plate: str = Field(min_length=1, max_length=64)
+    note: str | None = Field(None, max_length=500)
+    max_distance: float = Field(0.0, ge=0, le=MAX_WATCH_DISTANCE)
+
+
+def live_feed(app: FastAPI) -> LiveFeed:
+    """The app's live feed (created on first use; one per server process)."""
+    with _feed_lock:
+        feed: LiveFeed | None = getattr(app.state, "dashboard_feed", None)
+        if feed is None:
+            feed = LiveFeed(app.state.dashcam)
+            app.state.dashboard_feed = feed
+        return feed
+
+
+def _watchlist(st: ServerState) -> WatchlistRepository:
+    return WatchlistRepository(st.repo.engine)
+
+
+def entry_json(e: WatchEntry) -> dict[str, Any]:
+    return {
+        "plate": e.plate,
+        "note": e.note,
+        "max_distance": e.max_distance,
+        "created_at": e.created_at.isoformat() if e.created_at else None,
+    }
+
+
+# --- page and assets (no key) --------------------------------------------------------
+@router.get("/", include_in_schema=False)
+def index() -> FileResponse:
+    return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/static/{name}", include_in_schema=False)
+def asset(name: str) -> FileResponse:
+    path = STATIC_DIR / name
+    if not _ASSET.match(name) or not path.is_file():
+        raise HTTPException(404, f"no asset {name}")
+    return FileResponse(
+        path, media_type=_MEDIA[name.rsplit(".", 1)[1]], headers={"Cache-Control": "no-cache"}
+    )
+
+
+# --- live feed -------------------------------------------------------------------------
+def _live_key(request: Request, key: str | None) -> None:
+    want = state(request).settings.api_key
+    if want and key is not None and "authorization" not in request.headers:
+        if not secrets.compare_digest(key, want):
+            raise HTTPException(401, "wrong API key", headers={"WWW-Authenticate": "Bearer"})
+        return
+    require_key(request)
+
+
+@router.get("/api/live", response_class=StreamingResponse)
+async def live(request: Request, key: str | None = None) -> StreamingResponse:
+    """Server-sent events: one ``live`` event every ~1.5 s with workers, queue counts,
+    backlog, throughput per minute, recent failures and watchlist matches."""
+    _live_key(request, key)
+    feed = live_feed(request.app)
+
+    async def events() -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"
+        last = -1
+        while not await request.is_disconnected():
+            snap = feed.fresh()
+            if snap is None:
+                snap = await run_in_threadpool(feed.snapshot)
+            if snap.seq != last:
+                last = snap.seq
+                yield f"id: {snap.seq}\nevent: live\ndata: {snap.json}\n\n"
+            else:
+                yield ": idle\n\n"
+            await asyncio.sleep(LIVE_INTERVAL_S)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/api/config", dependencies=[Depends(require_key)])
+def page_config(st: State) -> dict[str, Any]:
+    """What the page needs to know: the optional map tile URL and the live interval."""
+    return {
+        "map_tile_url": st.settings.map_tile_url,
+        "live_interval_s": LIVE_INTERVAL_S,
+        "stale_after_s": st.stale_after_s,
+    }
+
+
+# --- watchlist ---------------------------------------------------------------------------
+@router.get("/api/watchlist", dependencies=[Depends(require_key)])
+def watchlist(st: State) -> dict[str, Any]:
+    """Watched plates and their newest matching sightings."""
+    wl = _watchlist(st)
+    return {
+        "entries": [entry_json(e) for e in wl.entries()],
+        "matches": [match_json(m) for m in wl.matches(limit=200)],
+    }
+
+
+@router.post("/api/watchlist", dependencies=[Depends(require_key)])
+def watch(st: State, req: WatchRequest) -> dict[str, Any]:
+    """Watch a plate (normalised: ``ab-12 cde`` is ``AB12CDE``); again updates its note."""
+    e = _watchlist(st).add(req.plate, note=req.note, max_distance=req.max_distance)
+    return entry_json(e)
+
+
+@router.delete("/api/watchlist/{plate}", dependencies=[Depends(require_key)])
+def unwatch(st: State, plate: str) -> dict[str, Any]:
+    if not _watchlist(st).remove(plate):
+        raise HTTPException(404, f"plate {plate!r} is not on the watchlist")
+    return {"plate": plate, "removed": True}
+
+
+# --- Prometheus --------------------------------------------------------------------------
+@router.get("/metrics", dependencies=[Depends(require_key)], response_class=Response)
+def metrics(st: State) -> Response:
+    """Prometheus text exposition. Needs the bearer key when one is set (Prometheus:
+    ``authorization: {credentials: <key>}`` in the scrape config)."""
+    counts = st.queue.counts()
+    seen = Counter((w["kind"], "true" if w["stale"] else "false") for w in workers_json(st))
+    m = st.metrics
+    with _metrics_lock:
+        for tt in TaskType:
+            for s in TaskStatus:
+                m.tasks.labels(tt.value, s.value).set(counts.get((tt, s), 0))
+        m.workers_seen.clear()
+        for (kind, stale), n in seen.items():
+            m.workers_seen.labels(kind, stale).set(n)
+        body = generate_latest(m.registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

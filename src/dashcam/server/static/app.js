@@ -1,0 +1,620 @@
+// dashcam dashboard: vanilla JS, no build step, no external URLs.
+// Data comes from the server's JSON API (Authorization: Bearer <key from sessionStorage>)
+// and the live feed /api/live (server-sent events read with fetch streaming).
+"use strict";
+
+const KEY = "dashcam.apiKey";
+const view = document.getElementById("view");
+const state = { live: null, config: null, watch: new Set(), route: 0, timers: [],
+  seenMatch: null, imgCache: new Map() };
+
+// --- DOM helpers (text only: never innerHTML with data) -----------------------------------
+function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const kid of kids.flat()) {
+    if (kid === null || kid === undefined || kid === false) continue;
+    el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
+  }
+  return el;
+}
+const SVG_NS = "http://www.w3.org/2000/svg";
+function s(tag, attrs, ...kids) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v);
+  }
+  for (const kid of kids.flat()) {
+    if (kid !== null && kid !== undefined) {
+      el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
+    }
+  }
+  return el;
+}
+const badge = (status) => h("span", { class: `badge ${status}` }, status);
+const plateTag = (text) => h("span", { class: "plate" }, text);
+const plateLink = (text) => h("a", { href: `#/plate/${encodeURIComponent(text)}` }, plateTag(text));
+const videoLink = (id) => h("a", { href: `#/video/${encodeURIComponent(id)}`, class: "mono" }, id);
+const empty = (text) => h("div", { class: "empty" }, text);
+const card = (title, ...kids) => h("section", { class: "card" }, h("h2", {}, title), ...kids);
+function table(headers, rows, attrs) {
+  return h("table", attrs || {},
+    h("thead", {}, h("tr", {}, headers.map((c) =>
+      h("th", { class: c.endsWith("#") ? "num" : null }, c.replace(/#$/, ""))))),
+    h("tbody", {}, rows));
+}
+
+function fmtTime(ms) {
+  if (ms === null || ms === undefined) return "—";
+  return new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+}
+function fmtIso(iso) { return iso ? iso.replace("T", " ").slice(0, 19) : "—"; }
+function fmtAge(s) {
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+function fmtDuration(s) {
+  if (s === null || s === undefined) return "—";
+  const m = Math.floor(s / 60);
+  return m ? `${m} min ${Math.round(s % 60)} s` : `${s.toFixed(1)} s`;
+}
+function fmtPlace(pos) {
+  if (!pos) return "—";
+  return `${pos.lat.toFixed(5)}, ${pos.lon.toFixed(5)}`;
+}
+function baseName(p) { return p ? p.split(/[\\/]/).pop() : "—"; }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// --- API key and fetch ----------------------------------------------------------------------
+let keyPrompt = null;
+function askKey(refused) {
+  if (keyPrompt) return keyPrompt;
+  const dlg = document.getElementById("key-dialog");
+  document.getElementById("key-error").hidden = !refused;
+  keyPrompt = new Promise((resolve) => {
+    const form = document.getElementById("key-form");
+    const onSubmit = (ev) => {
+      ev.preventDefault();
+      const v = document.getElementById("key-input").value.trim();
+      if (!v) return;
+      sessionStorage.setItem(KEY, v);
+      form.removeEventListener("submit", onSubmit);
+      dlg.close();
+      keyPrompt = null;
+      resolve();
+    };
+    form.addEventListener("submit", onSubmit);
+  });
+  if (!dlg.open) dlg.showModal();
+  return keyPrompt;
+}
+function authHeaders() {
+  const key = sessionStorage.getItem(KEY);
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+async function fetchAuthed(path, opts) {
+  for (;;) {
+    const init = Object.assign({}, opts || {});
+    init.headers = Object.assign({}, init.headers || {}, authHeaders());
+    const r = await fetch(path, init);
+    if (r.status !== 401) return r;
+    const hadKey = sessionStorage.getItem(KEY) !== null;
+    sessionStorage.removeItem(KEY);
+    await askKey(hadKey);
+  }
+}
+async function api(path, opts) {
+  const r = await fetchAuthed(path, opts);
+  if (!r.ok) {
+    let detail = r.statusText;
+    try { detail = (await r.json()).detail || detail; } catch (e) { /* not JSON */ }
+    throw new Error(`${r.status}: ${detail}`);
+  }
+  return r.json();
+}
+async function cropImg(url, alt) {
+  const img = h("img", { alt });
+  if (!url) return empty("no crop");
+  let src = state.imgCache.get(url);
+  if (!src) {
+    const r = await fetchAuthed(url);
+    if (!r.ok) return empty("crop missing");
+    src = URL.createObjectURL(await r.blob());
+    state.imgCache.set(url, src);
+  }
+  img.src = src;
+  return img;
+}
+function fillCrop(box, url, alt) {
+  cropImg(url, alt).then((el) => box.replaceChildren(el)).catch(() => {});
+  return box;
+}
+
+// --- live feed --------------------------------------------------------------------------------
+function setConn(on) {
+  const el = document.getElementById("conn");
+  el.className = `conn ${on ? "on" : "off"}`;
+  el.title = on ? "live feed connected" : "live feed disconnected";
+}
+function onLive(data) {
+  state.live = data;
+  const matches = data.watch_matches || [];
+  const newest = matches.length ? Math.max(...matches.map((m) => m.sighting_id)) : 0;
+  if (state.seenMatch === null) state.seenMatch = newest;
+  const fresh = matches.filter((m) => m.sighting_id > state.seenMatch);
+  if (fresh.length) showAlert(fresh);
+  if (currentRoute().name === "live") renderLiveData(data);
+}
+function showAlert(fresh) {
+  const bar = document.getElementById("alert-bar");
+  const m = fresh[0];
+  bar.replaceChildren("Watchlist match: ", plateLink(m.plate_text),
+    ` seen in `, videoLink(m.video_id),
+    fresh.length > 1 ? ` (+${fresh.length - 1} more)` : "", "  ",
+    h("button", { class: "ghost", onclick: () => {
+      state.seenMatch = Math.max(...fresh.map((x) => x.sighting_id));
+      bar.hidden = true;
+    } }, "Dismiss"));
+  bar.hidden = false;
+}
+async function liveLoop() {
+  for (;;) {
+    try {
+      const r = await fetchAuthed("/api/live", { cache: "no-store" });
+      if (!r.ok || !r.body) throw new Error(`live: ${r.status}`);
+      setConn(true);
+      const reader = r.body.getReader();
+      const dec = new TextDecoder();
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        let i;
+        while ((i = buf.indexOf("\n\n")) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = block.split("\n").filter((l) => l.startsWith("data:"))
+            .map((l) => l.slice(5).trimStart()).join("\n");
+          if (data) onLive(JSON.parse(data));
+        }
+      }
+    } catch (e) { console.warn(e); }
+    setConn(false);
+    await sleep(2000);
+  }
+}
+
+// --- routing ------------------------------------------------------------------------------------
+function currentRoute() {
+  const parts = location.hash.replace(/^#\/?/, "").split("?");
+  const [name, arg] = parts[0].split("/");
+  const params = new URLSearchParams(parts[1] || "");
+  return { name: name || "live", arg: arg ? decodeURIComponent(arg) : null, params };
+}
+async function render() {
+  const token = ++state.route;
+  state.timers.forEach(clearInterval);
+  state.timers = [];
+  const r = currentRoute();
+  const nav = { live: "live", videos: "videos", video: "videos", plates: "plates",
+    plate: "plates", watchlist: "watchlist" }[r.name];
+  document.querySelectorAll("[data-nav]").forEach((a) =>
+    a.classList.toggle("active", a.dataset.nav === nav));
+  const pages = { live: renderLive, videos: renderVideos, video: renderVideo,
+    plates: renderPlates, plate: renderPlate, watchlist: renderWatchlist };
+  const page = pages[r.name] || renderLive;
+  try {
+    await page(r, () => token === state.route);
+  } catch (e) {
+    if (token === state.route) view.replaceChildren(h("p", { class: "error" }, String(e)));
+  }
+}
+function every(ms, fn) { state.timers.push(setInterval(fn, ms)); }
+async function loadWatch() {
+  const wl = await api("/api/watchlist");
+  state.watch = new Set(wl.entries.map((e) => e.plate));
+  return wl;
+}
+
+// --- live view -------------------------------------------------------------------------------
+function renderLive() {
+  document.title = "Live · dashcam";
+  view.replaceChildren(
+    h("h1", {}, "Live system"),
+    h("div", { class: "grid" },
+      card("Workers", h("div", { id: "workers" }, empty("waiting for the live feed…"))),
+      card("Queue", h("div", { id: "backlog" }, empty("…"))),
+      card("Throughput, tasks done per minute (last 10 min)", h("div", { id: "throughput" })),
+      card("Recent tasks", h("div", { id: "recent-tasks" })),
+      card("Watchlist matches", h("div", { id: "matches" })),
+      card("Recent failures", h("div", { id: "failures" })),
+      card("Processing now", h("div", { id: "processing" }))));
+  if (state.live) renderLiveData(state.live);
+}
+function renderLiveData(d) {
+  const put = (id, el) => { const box = document.getElementById(id); if (box) box.replaceChildren(el); };
+  put("workers", d.workers.length ? table(
+    ["Worker", "Kind", "State", "Task", "Heartbeat#"],
+    d.workers.map((w) => h("tr", { "data-worker": w.worker_id, class: w.stale ? "stale" : null },
+      h("td", { class: "mono" }, w.worker_id),
+      h("td", {}, w.kind),
+      h("td", {}, w.stale ? badge("stale") : badge(w.state === "busy" ? "running" : w.state)),
+      h("td", {}, w.task_id ? `${w.task_type || ""} #${w.task_id}` : "—"),
+      h("td", { class: "num age" }, `${fmtAge(w.heartbeat_age_s)} ago`)))) :
+    empty("no worker has reported yet"));
+
+  const q = d.queue;
+  const types = Object.keys(q.tasks).sort();
+  put("backlog", types.length ? table(
+    ["Task type", "Backlog#", "Running#", "Retry#", "Done#", "Dead#", "Per min#"],
+    types.map((tt) => {
+      const c = q.tasks[tt];
+      return h("tr", { "data-type": tt },
+        h("td", { class: "mono" }, tt),
+        h("td", { class: "num", "data-col": "backlog" }, q.backlog[tt] || 0),
+        h("td", { class: "num", "data-col": "running" }, c.running || 0),
+        h("td", { class: "num", "data-col": "retry" }, c.retry || 0),
+        h("td", { class: "num", "data-col": "done" }, c.done || 0),
+        h("td", { class: "num", "data-col": "dead" }, c.dead || 0),
+        h("td", { class: "num" }, (q.throughput_per_min[tt] || 0).toFixed(1)));
+    })) : empty("no tasks yet"));
+
+  const series = d.throughput_per_minute || {};
+  const sTypes = Object.keys(series).sort();
+  put("throughput", sTypes.length ? h("div", {}, sTypes.map((tt) => {
+    const v = series[tt];
+    const max = Math.max(1, ...v);
+    return h("div", { class: "tp-row" },
+      h("span", { class: "mono" }, tt),
+      h("div", { class: "spark", title: v.join(", ") },
+        v.map((n, i) => h("span", { style: `height:${Math.max(2, (100 * n) / max)}%`,
+          title: `${v.length - 1 - i} min ago: ${n}` }))),
+      h("span", { class: "num" }, `${v[v.length - 1]} /min`));
+  })) : empty("nothing finished in the last 10 minutes"));
+
+  put("recent-tasks", d.recent_tasks.length ? table(
+    ["#", "Type", "Status", "Video", "Worker", "Updated"],
+    d.recent_tasks.map((t) => h("tr", { "data-task": t.id },
+      h("td", { class: "mono" }, t.id),
+      h("td", { class: "mono" }, t.task_type),
+      h("td", { class: "status" }, badge(t.status)),
+      h("td", {}, t.video_id ? videoLink(t.video_id) : "—"),
+      h("td", { class: "mono muted" }, t.worker_id || "—"),
+      h("td", { class: "muted" }, fmtIso(t.updated_at))))) : empty("no tasks yet"));
+
+  put("matches", d.watch_matches.length ? table(
+    ["Plate", "Watched", "When", "Video"],
+    d.watch_matches.map((m) => h("tr", { class: "watch", "data-sighting": m.sighting_id },
+      h("td", {}, plateLink(m.plate_text)),
+      h("td", {}, m.watched === m.plate_text ? "exact" : `≈ ${m.watched}`,
+        m.note ? h("span", { class: "muted" }, ` — ${m.note}`) : null),
+      h("td", { class: "muted" }, fmtTime(m.first_utc_ms)),
+      h("td", {}, videoLink(m.video_id))))) : empty("no watched plate seen"));
+
+  put("failures", d.failures.length ? h("div", {}, d.failures.map((f) =>
+    h("div", { class: "failure", "data-task": f.id },
+      h("div", {}, badge(f.status), " ", h("span", { class: "mono" }, `${f.task_type} #${f.id}`),
+        f.video_id ? [" · ", videoLink(f.video_id)] : null,
+        h("span", { class: "muted" }, ` · attempt ${f.attempts}/${f.max_attempts} · ${fmtIso(f.updated_at)}`)),
+      h("pre", {}, f.error))))
+    : empty("no failures"));
+
+  put("processing", d.processing.length ? table(["Video", "File", "Progress"],
+    d.processing.map((v) => h("tr", {},
+      h("td", {}, videoLink(v.id)), h("td", { class: "muted" }, baseName(v.path)),
+      h("td", {}, progressBar(v.progress)))))
+    : empty("no video is being processed"));
+}
+function progressBar(p) {
+  const pct = Math.round(100 * (p || 0));
+  return h("span", {}, `${pct}%`,
+    h("span", { class: "progress" }, h("span", { style: `width:${pct}%` })));
+}
+
+// --- videos --------------------------------------------------------------------------------------
+async function renderVideos(r, current) {
+  document.title = "Videos · dashcam";
+  const box = h("div", {}, empty("loading…"));
+  view.replaceChildren(h("h1", {}, "Videos"), h("section", { class: "card" }, box));
+  const load = async () => {
+    const videos = await api("/videos");
+    if (!current()) return;
+    box.replaceChildren(videos.length ? table(
+      ["Video", "File", "Status", "Duration", "Recorded", "Sightings#", "Location"],
+      videos.map((v) => h("tr", { "data-video": v.id },
+        h("td", {}, videoLink(v.id)),
+        h("td", {}, baseName(v.path)),
+        h("td", {}, badge(v.status), v.status === "processing" ? progressBar(v.progress) : null,
+          v.error ? h("div", { class: "error" }, v.error.slice(0, 120)) : null),
+        h("td", {}, fmtDuration(v.duration_s)),
+        h("td", { class: "muted" }, fmtIso(v.recorded_at)),
+        h("td", { class: "num" }, v.n_sightings),
+        h("td", { class: "mono muted", title: v.location || "" }, v.location || "—"))),
+      { id: "videos-table" }) : empty("no videos yet: dashcam ingest <folder>"));
+  };
+  await load();
+  every(5000, () => load().catch(() => {}));
+}
+
+async function renderVideo(r, current) {
+  const id = r.arg;
+  document.title = `${id} · dashcam`;
+  const [v, sightings] = await Promise.all([
+    api(`/videos/${encodeURIComponent(id)}`),
+    api(`/videos/${encodeURIComponent(id)}/sightings`),
+    loadWatch().catch(() => null),
+    loadConfig(),
+  ]);
+  if (!current()) return;
+  const select = (sid) => {
+    document.querySelectorAll(".marker").forEach((m) =>
+      m.classList.toggle("selected", m.dataset.sighting === String(sid)));
+    document.querySelectorAll(".crop-card").forEach((c) =>
+      c.classList.toggle("selected", c.dataset.sighting === String(sid)));
+    const el = document.querySelector(`.crop-card[data-sighting="${sid}"]`);
+    if (el) el.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  };
+  const facts = h("dl", { class: "facts" },
+    h("dt", {}, "Status"), h("dd", {}, badge(v.status),
+      v.status === "processing" ? progressBar(v.progress) : null),
+    h("dt", {}, "File"), h("dd", { class: "mono" }, v.path),
+    h("dt", {}, "Duration"), h("dd", {}, fmtDuration(v.duration_s)),
+    h("dt", {}, "Resolution"), h("dd", {}, v.width ? `${v.width}×${v.height} @ ${v.fps} fps` : "—"),
+    h("dt", {}, "Recorded"), h("dd", {}, fmtIso(v.recorded_at)),
+    h("dt", {}, "GPS points"), h("dd", {}, v.track.length),
+    h("dt", {}, "Sightings"), h("dd", {}, sightings.length),
+    h("dt", {}, "Location"), h("dd", { class: "mono" }, v.location || "—"),
+    v.error ? [h("dt", {}, "Error"), h("dd", { class: "error" }, v.error)] : null);
+  const crops = sightings.length ? h("div", { class: "crops", id: "crops" }, sightings.map((sg) =>
+    h("div", { class: `crop-card${state.watch.has(sg.plate_text) ? " watch" : ""}`,
+      "data-sighting": sg.id, onclick: () => select(sg.id) },
+      fillCrop(h("div", { class: "img" }), sg.crop_url, sg.plate_text),
+      h("div", { class: "meta" }, plateLink(sg.plate_text),
+        state.watch.has(sg.plate_text) ? [" ", badge("watch")] : null,
+        h("div", {}, `${sg.first_s.toFixed(1)}–${sg.last_s.toFixed(1)} s · ${sg.n_reads} reads · ${Math.round(100 * sg.confidence)}%`),
+        h("div", {}, fmtPlace(sg.position))))))
+    : empty("no plates were read in this video");
+  view.replaceChildren(
+    h("h1", {}, "Video ", h("span", { class: "mono" }, v.id)),
+    h("div", { class: "grid" },
+      h("section", { class: "card wide" }, h("h2", {}, "GPS track and sightings"),
+        trackMap(v.track, sightings, select)),
+      card("Details", facts),
+      card("Tasks", v.tasks.length ? table(["#", "Type", "Status", "Attempts", "Error"],
+        v.tasks.map((t) => h("tr", {}, h("td", { class: "mono" }, t.id),
+          h("td", { class: "mono" }, t.task_type), h("td", {}, badge(t.status)),
+          h("td", { class: "num" }, `${t.attempts}/${t.max_attempts}`),
+          h("td", { class: "error" }, (t.error || "").slice(0, 160))))) : empty("no tasks")),
+      h("section", { class: "card wide" }, h("h2", {}, `Best crops (${sightings.length})`), crops)));
+}
+
+async function loadConfig() {
+  if (!state.config) state.config = await api("/api/config");
+  return state.config;
+}
+
+// Web Mercator in pixels at zoom z (the tile scheme), so a tile layer lines up when set.
+function mercator(lat, lon, z) {
+  const n = 256 * 2 ** z;
+  const rad = (lat * Math.PI) / 180;
+  return [((lon + 180) / 360) * n,
+    ((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n];
+}
+function trackMap(track, sightings, onSelect) {
+  const pts = track.filter((p) => p && p.length >= 3 && isFinite(p[1]) && isFinite(p[2]));
+  const spots = sightings.filter((sg) => sg.position);
+  const all = pts.map((p) => [p[1], p[2]]).concat(spots.map((sg) => [sg.position.lat, sg.position.lon]));
+  if (!all.length) return empty("this video has no GPS track");
+  const lats = all.map((p) => p[0]);
+  const lons = all.map((p) => p[1]);
+  const midLat = (Math.min(...lats) + Math.max(...lats)) / 2;
+  const [x0, y0] = mercator(Math.max(...lats), Math.min(...lons), 0);
+  const [x1, y1] = mercator(Math.min(...lats), Math.max(...lons), 0);
+  const span0 = Math.max(x1 - x0, y1 - y0, 1e-9);
+  const z = Math.max(0, Math.min(19, Math.floor(Math.log2(800 / span0))));
+  const P = (lat, lon) => mercator(lat, lon, z);
+  const [ax, ay] = P(Math.max(...lats), Math.min(...lons));
+  const [bx, by] = P(Math.min(...lats), Math.max(...lons));
+  const W = 1000, H = 420;
+  // Fit the track into a W:H box centred on it, with a margin.
+  const cx = (ax + bx) / 2, cy = (ay + by) / 2;
+  const scale = Math.max((bx - ax) / (W * 0.86), (by - ay) / (H * 0.82), 1e-6);
+  const vw = W * scale, vh = H * scale;
+  const vb = [cx - vw / 2, cy - vh / 2, vw, vh];
+  const u = vw / W; // user units per screen pixel (at full width)
+  const svg = s("svg", { class: "track-map", viewBox: vb.join(" "),
+    preserveAspectRatio: "xMidYMid meet", role: "img", "aria-label": "GPS track" });
+  const tileUrl = state.config && state.config.map_tile_url;
+  if (tileUrl) {
+    const g = s("g", { class: "tiles" });
+    for (let tx = Math.floor(vb[0] / 256) - 1; tx <= Math.floor((vb[0] + vw) / 256) + 1; tx++) {
+      for (let ty = Math.floor(vb[1] / 256) - 1; ty <= Math.floor((vb[1] + vh) / 256) + 1; ty++) {
+        const href = tileUrl.replace("{z}", z).replace("{x}", tx).replace("{y}", ty);
+        g.append(s("image", { href, x: tx * 256, y: ty * 256, width: 256, height: 256 }));
+      }
+    }
+    svg.append(g);
+  } else {
+    // A light grid stands in for a map (no tiles leave this network unless configured).
+    const g = s("g", { stroke: "#dde3ea", "stroke-width": 1, "vector-effect": "non-scaling-stroke" });
+    const step = vw / 10;
+    for (let i = 0; i <= 10; i++) {
+      g.append(s("line", { x1: vb[0] + i * step, y1: vb[1], x2: vb[0] + i * step, y2: vb[1] + vh,
+        "vector-effect": "non-scaling-stroke" }));
+    }
+    for (let i = 0; i <= Math.ceil(vh / step); i++) {
+      g.append(s("line", { x1: vb[0], y1: vb[1] + i * step, x2: vb[0] + vw, y2: vb[1] + i * step,
+        "vector-effect": "non-scaling-stroke" }));
+    }
+    svg.append(g);
+  }
+  if (pts.length) {
+    const xy = pts.map((p) => P(p[1], p[2]));
+    svg.append(s("polyline", { class: "track-line",
+      points: xy.map(([x, y]) => `${x.toFixed(2)},${y.toFixed(2)}`).join(" ") }));
+    svg.append(s("circle", { class: "endpoint start", cx: xy[0][0], cy: xy[0][1], r: 6 * u,
+      "vector-effect": "non-scaling-stroke" }, s("title", {}, "start")));
+    const last = xy[xy.length - 1];
+    svg.append(s("circle", { class: "endpoint end", cx: last[0], cy: last[1], r: 6 * u,
+      "vector-effect": "non-scaling-stroke" }, s("title", {}, "end")));
+  }
+  for (const sg of spots) {
+    const [x, y] = P(sg.position.lat, sg.position.lon);
+    const watched = state.watch.has(sg.plate_text);
+    svg.append(s("circle", { class: `marker${watched ? " watch" : ""}`, cx: x, cy: y, r: 8 * u,
+      "data-sighting": sg.id, "data-plate": sg.plate_text, "vector-effect": "non-scaling-stroke",
+      onclick: () => onSelect(sg.id) },
+    s("title", {}, `${sg.plate_text} at ${sg.first_s.toFixed(1)} s`)));
+    svg.append(s("text", { class: "marker-label", x: x + 11 * u, y: y - 9 * u,
+      "font-size": 12 * u }, sg.plate_text));
+  }
+  // Scale bar: metres per user unit at this zoom and latitude.
+  const mPerUnit = (156543.03392 * Math.cos((midLat * Math.PI) / 180)) / 2 ** z;
+  const target = 120 * u * mPerUnit;
+  const nice = [1, 2, 5].flatMap((m) => [1, 10, 100, 1000, 10000].map((e) => m * e))
+    .sort((a, b) => a - b).filter((n) => n <= target).pop() || 1;
+  const len = nice / mPerUnit;
+  const sx = vb[0] + 16 * u, sy = vb[1] + vh - 16 * u;
+  svg.append(s("g", { class: "scale" },
+    s("line", { x1: sx, y1: sy, x2: sx + len, y2: sy, stroke: "#334155", "stroke-width": 3,
+      "vector-effect": "non-scaling-stroke" }),
+    s("text", { x: sx, y: sy - 6 * u, "font-size": 12 * u, fill: "#334155" },
+      nice >= 1000 ? `${nice / 1000} km` : `${nice} m`)));
+  return h("div", { class: "map-wrap" }, svg,
+    h("div", { class: "legend" },
+      h("span", {}, h("i", { style: "background:#2563eb" }), `track (${pts.length} GPS points)`),
+      h("span", {}, h("i", { style: "background:#15803d" }), "start"),
+      h("span", {}, h("i", { style: "background:#111827" }), "end"),
+      h("span", {}, h("i", { style: "background:#f59e0b" }), `sightings (${spots.length})`),
+      h("span", {}, h("i", { style: "background:#f97316" }), "watchlist")));
+}
+
+// --- plates ----------------------------------------------------------------------------------------
+function sightingRows(rows, withDistance) {
+  return rows.map((sg) => h("tr", {
+    "data-plate": sg.plate_text, "data-sighting": sg.id,
+    class: state.watch.has(sg.plate_text) ? "watch" : null },
+  h("td", {}, plateLink(sg.plate_text),
+    state.watch.has(sg.plate_text) ? [" ", badge("watch")] : null),
+  withDistance ? h("td", { class: "num" }, sg.distance) : null,
+  h("td", {}, fmtTime(sg.first_utc_ms)),
+  h("td", { class: "mono" }, fmtPlace(sg.position)),
+  h("td", {}, videoLink(sg.video_id), h("span", { class: "muted" }, ` @ ${sg.first_s.toFixed(1)} s`)),
+  h("td", {}, fillCrop(h("div", { class: "thumb" }), sg.crop_url, sg.plate_text))));
+}
+async function renderPlates(r, current) {
+  document.title = "Plates · dashcam";
+  const q = (r.params.get("q") || "").toUpperCase();
+  const dist = r.params.get("d") || "1";
+  const input = h("input", { type: "search", name: "q", value: q, placeholder: "e.g. AB12CDE",
+    "aria-label": "plate", autofocus: true });
+  const dInput = h("input", { type: "number", name: "d", value: dist, min: 0, max: 4, step: 0.5,
+    style: "width:80px", "aria-label": "max distance", title: "max edit distance" });
+  const results = h("div", { id: "search-results" },
+    empty("Type a plate. Near misses count: one wrong character, O/0, I/1, B/8 …; * and ? are wildcards."));
+  view.replaceChildren(h("h1", {}, "Plate search"),
+    h("section", { class: "card" },
+      h("form", { class: "search-form", onsubmit: (ev) => {
+        ev.preventDefault();
+        location.hash = `#/plates?q=${encodeURIComponent(input.value.trim())}&d=${dInput.value}`;
+      } }, input, h("label", { class: "muted" }, "max distance ", dInput),
+      h("button", { type: "submit" }, "Search")),
+      results));
+  if (!q) return;
+  const [hits] = await Promise.all([
+    api(`/plates/search?q=${encodeURIComponent(q)}&max_distance=${encodeURIComponent(dist)}`),
+    loadWatch().catch(() => null)]);
+  if (!current()) return;
+  const plates = new Set(hits.map((x) => x.plate_text));
+  results.replaceChildren(hits.length ? h("div", {},
+    h("p", { class: "muted" }, `${hits.length} sighting(s) of ${plates.size} plate(s) near `,
+      plateTag(q)),
+    table(["Plate", "Distance#", "Time", "Place", "Video", "Crop"], sightingRows(hits, true)))
+    : empty(`nothing within distance ${dist} of ${q}`));
+}
+
+async function renderPlate(r, current) {
+  const plate = r.arg.toUpperCase();
+  document.title = `${plate} · dashcam`;
+  const [p] = await Promise.all([api(`/plates/${encodeURIComponent(plate)}`),
+    loadWatch().catch(() => null)]);
+  if (!current()) return;
+  const watched = state.watch.has(plate);
+  const btn = h("button", { class: watched ? "danger" : "", id: "watch-toggle",
+    onclick: async () => {
+      if (watched) await api(`/api/watchlist/${encodeURIComponent(plate)}`, { method: "DELETE" });
+      else {
+        await api("/api/watchlist", { method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ plate }) });
+      }
+      render();
+    } }, watched ? "Remove from watchlist" : "Add to watchlist");
+  view.replaceChildren(
+    h("h1", {}, "Plate ", plateTag(plate), watched ? [" ", badge("watch")] : null),
+    h("p", {}, btn, "  ", h("span", { class: "muted" },
+      `${p.sightings.length} sighting(s) in ${p.videos.length} video(s)`)),
+    h("section", { class: "card" }, p.sightings.length ?
+      table(["Plate", "Time", "Place", "Video", "Crop"], sightingRows(p.sightings, false),
+        { id: "plate-sightings" })
+      : empty("no sighting of this exact plate; try the search for near misses")));
+}
+
+// --- watchlist -------------------------------------------------------------------------------------
+async function renderWatchlist(r, current) {
+  document.title = "Watchlist · dashcam";
+  const wl = await loadWatch();
+  if (!current()) return;
+  const plate = h("input", { type: "text", class: "plate-input", name: "plate", required: true,
+    placeholder: "plate", "aria-label": "plate to watch" });
+  const note = h("input", { type: "text", name: "note", placeholder: "note (optional)",
+    "aria-label": "note" });
+  const dist = h("input", { type: "number", name: "max_distance", value: 0, min: 0, max: 2,
+    step: 0.5, style: "width:80px", "aria-label": "max distance" });
+  const err = h("span", { class: "error" });
+  view.replaceChildren(h("h1", {}, "Watchlist"),
+    h("div", { class: "grid" },
+      card("Watched plates",
+        h("form", { class: "search-form", id: "watch-form", onsubmit: async (ev) => {
+          ev.preventDefault();
+          try {
+            await api("/api/watchlist", { method: "POST",
+              headers: { "Content-Type": "application/json" },
+              body: JSON.stringify({ plate: plate.value, note: note.value || null,
+                max_distance: Number(dist.value || 0) }) });
+            render();
+          } catch (e) { err.textContent = e.message; }
+        } }, plate, note, h("label", { class: "muted" }, "fuzzy ", dist),
+        h("button", { type: "submit" }, "Watch"), err),
+        wl.entries.length ? table(["Plate", "Note", "Fuzzy#", "Added", ""],
+          wl.entries.map((e) => h("tr", { "data-plate": e.plate },
+            h("td", {}, plateLink(e.plate)), h("td", {}, e.note || "—"),
+            h("td", { class: "num" }, e.max_distance), h("td", { class: "muted" }, fmtIso(e.created_at)),
+            h("td", {}, h("button", { class: "danger", onclick: async () => {
+              await api(`/api/watchlist/${encodeURIComponent(e.plate)}`, { method: "DELETE" });
+              render();
+            } }, "Remove")))), { id: "watch-table" })
+          : empty("no plate is watched")),
+      card("Matches", wl.matches.length ? table(["Plate", "Watched", "When", "Video"],
+        wl.matches.map((m) => h("tr", { class: "watch" }, h("td", {}, plateLink(m.plate_text)),
+          h("td", {}, m.watched), h("td", { class: "muted" }, fmtTime(m.first_utc_ms)),
+          h("td", {}, videoLink(m.video_id))))) : empty("no sighting of a watched plate"))));
+}
+
+// --- start -------------------------------------------------------------------------------------------
+document.getElementById("quick-search").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const q = document.getElementById("quick-q").value.trim();
+  if (q) location.hash = `#/plates?q=${encodeURIComponent(q)}&d=1`;
+});
+window.addEventListener("hashchange", render);
+render();
+liveLoop();
