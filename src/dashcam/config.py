@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     lease_s: float = Field(60.0, gt=0)
     heartbeat_interval_s: float = Field(10.0, gt=0)
     max_attempts: int = Field(3, ge=1)
+    nas_scan_interval_s: float = Field(
+        0.0, ge=0, description="Server scans <nas_mount>/videos/incoming every N s (0: off)"
+    )
     map_tile_url: str | None = Field(
         None,
         description="Dashboard map tiles, e.g. http://tiles.lan/{z}/{x}/{y}.png (default: none)",

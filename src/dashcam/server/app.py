@@ -21,8 +21,9 @@ from dashcam.errors import (
     StoreError,
     TaskNotFound,
 )
-from dashcam.server import dashboard, tasks, videos
+from dashcam.server import dashboard, sightings, tasks, videos, workers
 from dashcam.server.deps import ServerState
+from dashcam.server.incoming import IncomingScanner
 from dashcam.server.metrics import Metrics
 from dashcam.store.database import make_engine
 from dashcam.store.results import ResultsRepository
@@ -42,10 +43,9 @@ _STATUS = (
 def _reaper(st: ServerState, every_s: float, stop: threading.Event) -> None:
     while not stop.wait(every_s):
         try:
-            n = st.queue.reap()
-            if n:
-                st.metrics.lease_expiries.inc(n)
-                log.warning("reaper: %d expired lease(s) requeued", n)
+            for task_type, n in st.queue.reap_counts().items():
+                st.metrics.lease_expiries.labels(task_type.value).inc(n)
+                log.warning("reaper: %d expired %s lease(s) requeued", n, task_type.value)
         except DashcamError as exc:
             log.warning("reaper: %s", exc)
 
@@ -64,15 +64,30 @@ def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        reaper = threading.Thread(
-            target=_reaper, args=(st, sweep_interval_s, stop), name="reaper", daemon=True
-        )
-        reaper.start()
+        threads = [
+            threading.Thread(
+                target=_reaper, args=(st, sweep_interval_s, stop), name="reaper", daemon=True
+            )
+        ]
+        if settings.nas_scan_interval_s > 0:
+            assert settings.nas_mount is not None  # filled in by Settings
+            scanner = IncomingScanner(st.repo, st.queue, settings.nas_mount / "videos" / "incoming")
+            threads.append(
+                threading.Thread(
+                    target=scanner.run,
+                    args=(settings.nas_scan_interval_s, stop),
+                    name="incoming-scan",
+                    daemon=True,
+                )
+            )
+        for t in threads:
+            t.start()
         try:
             yield
         finally:
             stop.set()
-            reaper.join(timeout=5)
+            for t in threads:
+                t.join(timeout=5)
             engine.dispose()
 
     app = FastAPI(
@@ -101,7 +116,9 @@ def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
         return {"status": "ok", "db_time_s": st.queue.now()}
 
     app.include_router(tasks.router)
+    app.include_router(workers.router)
     app.include_router(videos.router)
+    app.include_router(sightings.router)
     app.include_router(dashboard.router)
     return app
 

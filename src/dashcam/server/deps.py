@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import HTTPException, Request, status
 
@@ -40,3 +41,10 @@ def require_key(request: Request) -> None:
             detail="missing or wrong API key (Authorization: Bearer <DASHCAM_API_KEY>)",
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC with a ``Z`` (``0.0`` -> ``1970-01-01T00:00:00Z``)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")

@@ -19,6 +19,7 @@ class Metrics:
         self.lease_expiries = Counter(
             "dashcam_lease_expiries",
             "Expired leases requeued or killed by the reaper",
+            ["task_type"],
             registry=r,
         )
         self.worker_heartbeats = Counter(

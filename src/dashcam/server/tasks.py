@@ -3,26 +3,20 @@ endpoints for tasks and workers."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from dashcam.errors import LeaseLost
-from dashcam.server.deps import ServerState, require_key, state
+from dashcam.server.deps import ServerState, iso, require_key, state
+from dashcam.server.workers import workers_json
 from dashcam.store.task_queue import FollowUp, Task, parse_wire_id
 from dashcam.store.task_schema import TaskStatus, TaskType
 from dashcam.store.video_tasks import compact_result, on_claimed, on_completed, on_failed
 
 router = APIRouter(dependencies=[Depends(require_key)], tags=["tasks"])
 State = Annotated[ServerState, Depends(state)]
-
-
-def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
 def task_json(t: Task) -> dict[str, Any]:
@@ -73,16 +67,6 @@ class Completion(BaseModel):
 class Failure(BaseModel):
     error: str = Field(min_length=1, max_length=10_000)
     retry: bool = True
-
-
-class WorkerBeat(BaseModel):
-    worker_id: str = Field(min_length=1, max_length=128)
-    kind: str = Field(min_length=1, max_length=40)
-    host: str | None = None
-    pid: int | None = None
-    task_id: int | None = None
-    task_type: TaskType | None = None
-    state: str = "idle"
 
 
 def _fenced(wire_id: str) -> tuple[int, str]:
@@ -223,39 +207,4 @@ def stats(st: State, window_s: float = Query(300.0, gt=0, le=86400)) -> dict[str
     return queue_stats(st, window_s)
 
 
-def workers_json(st: ServerState) -> list[dict[str, Any]]:
-    return [
-        {
-            "worker_id": w.id,
-            "kind": w.kind,
-            "host": w.host,
-            "pid": w.pid,
-            "state": w.state,
-            "task_id": w.task_id,
-            "task_type": w.task_type,
-            "last_heartbeat_at": iso(w.last_heartbeat_s),
-            "heartbeat_age_s": round(w.heartbeat_age_s, 1),
-            "stale": w.heartbeat_age_s > st.stale_after_s and w.state != "stopped",
-        }
-        for w in st.queue.workers()
-    ]
-
-
-@router.get("/workers")
-def workers(st: State) -> list[dict[str, Any]]:
-    return workers_json(st)
-
-
-@router.post("/workers/heartbeat")
-def worker_heartbeat(st: State, beat: WorkerBeat) -> dict[str, str]:
-    st.queue.worker_heartbeat(
-        beat.worker_id,
-        beat.kind,
-        host=beat.host,
-        pid=beat.pid,
-        task_id=beat.task_id,
-        task_type=beat.task_type,
-        state=beat.state,
-    )
-    st.metrics.worker_heartbeats.labels(beat.kind).inc()
-    return {"status": "ok"}
+__all__ = ["iso", "queue_stats", "router", "task_json", "workers_json"]

@@ -1,4 +1,4 @@
-"""Videos (ingest, list, detail), sightings with filters, fuzzy plate search, crops."""
+"""Videos: ingest, list (status, location), detail with its tasks and GPS track."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from dashcam.domain.ids import is_valid_id
 from dashcam.errors import PathEscapeError
-from dashcam.output.metadata import sighting_to_dict
 from dashcam.server.deps import ServerState, require_key, state
-from dashcam.server.tasks import iso, task_json
-from dashcam.store.results import StoredSighting, VideoRecord
+from dashcam.server.sightings import sighting_json
+from dashcam.server.tasks import task_json
+from dashcam.store.results import VideoRecord
 from dashcam.store.schema import VideoStatus
 from dashcam.store.video_tasks import ingest_video, iter_videos
 
@@ -48,17 +47,6 @@ def video_json(v: VideoRecord) -> dict[str, Any]:
         "processed_at": v.processed_at.isoformat() if v.processed_at else None,
         "n_sightings": v.n_sightings,
     }
-
-
-def sighting_json(s: StoredSighting, distance: float | None = None) -> dict[str, Any]:
-    d = sighting_to_dict(s.sighting)
-    d["id"] = s.id
-    d["crop_url"] = f"/sightings/{s.id}/crop" if s.sighting.best_crop_path else None
-    if distance is not None:
-        d["distance"] = round(distance, 3)
-    if not d.get("reads"):
-        d.pop("reads", None)
-    return d
 
 
 def _video_or_404(st: ServerState, video_id: str) -> VideoRecord:
@@ -108,75 +96,3 @@ def video_detail(st: State, video_id: str) -> dict[str, Any]:
 def video_sightings(st: State, video_id: str) -> list[dict[str, Any]]:
     _video_or_404(st, video_id)
     return [sighting_json(s) for s in st.repo.list_sightings(video_id=video_id)]
-
-
-@router.get("/sightings")
-def sightings(
-    st: State,
-    plate: str | None = None,
-    video_id: str | None = None,
-    since_ms: int | None = None,
-    until_ms: int | None = None,
-    min_confidence: float | None = Query(None, ge=0, le=1),
-    limit: int = Query(1000, ge=1, le=10_000),
-) -> list[dict[str, Any]]:
-    rows = st.repo.list_sightings(
-        plate=plate,
-        video_id=video_id,
-        since_ms=since_ms,
-        until_ms=until_ms,
-        min_confidence=min_confidence,
-        limit=limit,
-    )
-    return [sighting_json(s) for s in rows]
-
-
-@router.get("/sightings/{sighting_id}")
-def sighting(st: State, sighting_id: int) -> dict[str, Any]:
-    s = st.repo.get_sighting(sighting_id)
-    if s is None:
-        raise HTTPException(404, f"no sighting {sighting_id}")
-    return sighting_json(s)
-
-
-@router.get("/sightings/{sighting_id}/crop", response_class=FileResponse)
-def sighting_crop(st: State, sighting_id: int) -> FileResponse:
-    """The sighting's best crop, from the archive when the video was archived."""
-    s = st.repo.get_sighting(sighting_id)
-    if s is None or not s.sighting.best_crop_path:
-        raise HTTPException(404, f"no crop for sighting {sighting_id}")
-    v = st.repo.get_video(s.sighting.video_id)
-    folder = (v.archive_dir or v.output_dir) if v else None
-    if not folder:
-        raise HTTPException(404, "the video's outputs are not stored")
-    root = Path(folder).resolve()
-    path = (root / s.sighting.best_crop_path).resolve()
-    if root not in path.parents:
-        raise PathEscapeError(f"crop path {s.sighting.best_crop_path!r} escapes {root}")
-    if not path.is_file():
-        raise HTTPException(404, f"crop file missing: {path.name}")
-    return FileResponse(path, media_type="image/jpeg")
-
-
-@router.get("/plates/search")
-def plate_search(
-    st: State,
-    q: str = Query(min_length=1, max_length=32),
-    max_distance: float = Query(1.0, ge=0, le=4),
-) -> list[dict[str, Any]]:
-    """Fuzzy search (confusable pairs O/0, I/1, B/8, S/5... cost less), closest first."""
-    return [sighting_json(s, d) for s, d in st.repo.search_plates(q, max_distance)]
-
-
-@router.get("/plates/{plate}")
-def plate_page(st: State, plate: str) -> dict[str, Any]:
-    """Every sighting of one plate across all videos."""
-    rows = st.repo.list_sightings(plate=plate.upper())
-    return {
-        "plate": plate.upper(),
-        "sightings": [sighting_json(s) for s in rows],
-        "videos": sorted({s.sighting.video_id for s in rows}),
-    }
-
-
-__all__ = ["iso", "router"]

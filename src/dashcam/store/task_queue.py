@@ -466,7 +466,12 @@ class TaskQueue:
 
     def reap(self) -> int:
         """Requeue (or kill, when out of attempts) tasks whose lease expired."""
+        return sum(self.reap_counts().values())
+
+    def reap_counts(self) -> dict[TaskType, int]:
+        """:meth:`reap`, counted per task type (for the server's lease-expiry metrics)."""
         expired = and_(T.c.status == TaskStatus.RUNNING.value, T.c.lease_expires_s < self._now)
+        counts: dict[TaskType, int] = {}
         with self._tx() as c:
             dead = c.execute(
                 update(T)
@@ -477,7 +482,8 @@ class TaskQueue:
                     finished_s=self._now,
                     updated_s=self._now,
                 )
-            ).rowcount
+                .returning(T.c.task_type)
+            ).all()
             back = c.execute(
                 update(T)
                 .where(expired)
@@ -487,8 +493,11 @@ class TaskQueue:
                     updated_s=self._now,
                     lease_expires_s=None,
                 )
-            ).rowcount
-        return int(dead or 0) + int(back or 0)
+                .returning(T.c.task_type)
+            ).all()
+        for (tt,) in [*dead, *back]:
+            counts[TaskType(tt)] = counts.get(TaskType(tt), 0) + 1
+        return counts
 
     # --- operators ---------------------------------------------------------------------
     def cancel(self, task_id: int) -> bool:

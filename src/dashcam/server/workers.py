@@ -1,0 +1,62 @@
+"""Workers as the server sees them: their heartbeats, last task, and staleness."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from dashcam.server.deps import ServerState, iso, require_key, state
+from dashcam.store.task_schema import TaskType
+
+router = APIRouter(dependencies=[Depends(require_key)], tags=["workers"])
+State = Annotated[ServerState, Depends(state)]
+
+
+class WorkerBeat(BaseModel):
+    worker_id: str = Field(min_length=1, max_length=128)
+    kind: str = Field(min_length=1, max_length=40)
+    host: str | None = None
+    pid: int | None = None
+    task_id: int | None = None
+    task_type: TaskType | None = None
+    state: str = "idle"
+
+
+def workers_json(st: ServerState) -> list[dict[str, Any]]:
+    return [
+        {
+            "worker_id": w.id,
+            "kind": w.kind,
+            "host": w.host,
+            "pid": w.pid,
+            "state": w.state,
+            "task_id": w.task_id,
+            "task_type": w.task_type,
+            "last_heartbeat_at": iso(w.last_heartbeat_s),
+            "heartbeat_age_s": round(w.heartbeat_age_s, 1),
+            "stale": w.heartbeat_age_s > st.stale_after_s and w.state != "stopped",
+        }
+        for w in st.queue.workers()
+    ]
+
+
+@router.get("/workers")
+def workers(st: State) -> list[dict[str, Any]]:
+    return workers_json(st)
+
+
+@router.post("/workers/heartbeat")
+def worker_heartbeat(st: State, beat: WorkerBeat) -> dict[str, str]:
+    st.queue.worker_heartbeat(
+        beat.worker_id,
+        beat.kind,
+        host=beat.host,
+        pid=beat.pid,
+        task_id=beat.task_id,
+        task_type=beat.task_type,
+        state=beat.state,
+    )
+    st.metrics.worker_heartbeats.labels(beat.kind).inc()
+    return {"status": "ok"}
