@@ -9,6 +9,7 @@ when ``DASHCAM_API_KEY`` is set. ``/api/live`` also takes the key as ``?key=`` b
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import threading
@@ -23,9 +24,11 @@ from fastapi.responses import FileResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
+from dashcam.domain.ids import is_valid_id
+from dashcam.errors import PathEscapeError
 from dashcam.server.deps import ServerState, require_key, state
 from dashcam.server.live import LiveFeed, match_json
-from dashcam.server.tasks import workers_json
+from dashcam.server.workers import workers_json
 from dashcam.store.task_schema import TaskStatus, TaskType
 from dashcam.store.watchlist import MAX_WATCH_DISTANCE, WatchEntry, WatchlistRepository
 
@@ -137,6 +140,30 @@ def page_config(st: State) -> dict[str, Any]:
         "live_interval_s": LIVE_INTERVAL_S,
         "stale_after_s": st.stale_after_s,
     }
+
+
+@router.get("/api/videos/{video_id}/track", dependencies=[Depends(require_key)])
+def video_track(st: State, video_id: str) -> dict[str, Any]:
+    """The video's GPS track as ``[[t_ms, lat, lon], ...]``: the stored one, else the
+    ``track`` of its ``metadata.json`` (output or archive folder), else empty."""
+    if not is_valid_id(video_id):
+        raise PathEscapeError(f"invalid video id {video_id!r}")
+    v = st.repo.get_video(video_id)
+    if v is None:
+        raise HTTPException(404, f"no video {video_id}")
+    stored = st.repo.get_track(video_id)
+    if stored:
+        return {"video_id": video_id, "track": stored, "source": "database"}
+    for folder in (v.archive_dir, v.output_dir):
+        meta = Path(folder) / "metadata.json" if folder else None
+        if meta is not None and meta.is_file():
+            try:
+                track = json.loads(meta.read_text(encoding="utf-8")).get("track")
+            except (OSError, ValueError):
+                continue
+            if isinstance(track, list) and track:
+                return {"video_id": video_id, "track": track, "source": "metadata"}
+    return {"video_id": video_id, "track": [], "source": None}
 
 
 # --- watchlist ---------------------------------------------------------------------------

@@ -13,8 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from dashcam.server.deps import ServerState
-from dashcam.server.tasks import iso, queue_stats, workers_json
+from dashcam.server.deps import ServerState, iso
+from dashcam.server.tasks import queue_stats
+from dashcam.server.workers import workers_json
 from dashcam.store.schema import VideoStatus
 from dashcam.store.task_schema import TaskStatus
 from dashcam.store.throughput import finished_per_minute

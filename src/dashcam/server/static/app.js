@@ -146,21 +146,22 @@ function setConn(on) {
 }
 function onLive(data) {
   state.live = data;
+  // A match is new when its (watched plate, sighting) pair was not in an earlier event.
   const matches = data.watch_matches || [];
-  const newest = matches.length ? Math.max(...matches.map((m) => m.sighting_id)) : 0;
-  if (state.seenMatch === null) state.seenMatch = newest;
-  const fresh = matches.filter((m) => m.sighting_id > state.seenMatch);
+  const keyOf = (m) => `${m.watched}:${m.sighting_id}`;
+  if (state.seenMatch === null) state.seenMatch = new Set(matches.map(keyOf));
+  const fresh = matches.filter((m) => !state.seenMatch.has(keyOf(m)));
   if (fresh.length) showAlert(fresh);
   if (currentRoute().name === "live") renderLiveData(data);
 }
 function showAlert(fresh) {
+  fresh.forEach((m) => state.seenMatch.add(`${m.watched}:${m.sighting_id}`));
   const bar = document.getElementById("alert-bar");
   const m = fresh[0];
   bar.replaceChildren("Watchlist match: ", plateLink(m.plate_text),
     ` seen in `, videoLink(m.video_id),
     fresh.length > 1 ? ` (+${fresh.length - 1} more)` : "", "  ",
     h("button", { class: "ghost", onclick: () => {
-      state.seenMatch = Math.max(...fresh.map((x) => x.sighting_id));
       bar.hidden = true;
     } }, "Dismiss"));
   bar.hidden = false;
@@ -354,6 +355,7 @@ async function renderVideo(r, current) {
     loadWatch().catch(() => null),
     loadConfig(),
   ]);
+  if (!v.track.length) v.track = (await api(`/api/videos/${encodeURIComponent(id)}/track`)).track;
   if (!current()) return;
   const select = (sid) => {
     document.querySelectorAll(".marker").forEach((m) =>
@@ -421,25 +423,28 @@ function trackMap(track, sightings, onSelect) {
   const [x1, y1] = mercator(Math.min(...lats), Math.max(...lons), 0);
   const span0 = Math.max(x1 - x0, y1 - y0, 1e-9);
   const z = Math.max(0, Math.min(19, Math.floor(Math.log2(800 / span0))));
-  const P = (lat, lon) => mercator(lat, lon, z);
-  const [ax, ay] = P(Math.max(...lats), Math.min(...lons));
-  const [bx, by] = P(Math.min(...lats), Math.max(...lons));
+  const [ax, ay] = mercator(Math.max(...lats), Math.min(...lons), z);
+  const [bx, by] = mercator(Math.min(...lats), Math.max(...lons), z);
+  // Coordinates relative to the track's centre: browsers draw SVG in float32, which has
+  // no precision left for absolute pixel coordinates at street zoom (~1e8).
+  const cx = (ax + bx) / 2, cy = (ay + by) / 2;
+  const P = (lat, lon) => { const [x, y] = mercator(lat, lon, z); return [x - cx, y - cy]; };
   const W = 1000, H = 420;
   // Fit the track into a W:H box centred on it, with a margin.
-  const cx = (ax + bx) / 2, cy = (ay + by) / 2;
   const scale = Math.max((bx - ax) / (W * 0.86), (by - ay) / (H * 0.82), 1e-6);
   const vw = W * scale, vh = H * scale;
-  const vb = [cx - vw / 2, cy - vh / 2, vw, vh];
+  const vb = [-vw / 2, -vh / 2, vw, vh];
   const u = vw / W; // user units per screen pixel (at full width)
   const svg = s("svg", { class: "track-map", viewBox: vb.join(" "),
     preserveAspectRatio: "xMidYMid meet", role: "img", "aria-label": "GPS track" });
   const tileUrl = state.config && state.config.map_tile_url;
   if (tileUrl) {
     const g = s("g", { class: "tiles" });
-    for (let tx = Math.floor(vb[0] / 256) - 1; tx <= Math.floor((vb[0] + vw) / 256) + 1; tx++) {
-      for (let ty = Math.floor(vb[1] / 256) - 1; ty <= Math.floor((vb[1] + vh) / 256) + 1; ty++) {
+    const left = cx + vb[0], top = cy + vb[1];
+    for (let tx = Math.floor(left / 256) - 1; tx <= Math.floor((left + vw) / 256) + 1; tx++) {
+      for (let ty = Math.floor(top / 256) - 1; ty <= Math.floor((top + vh) / 256) + 1; ty++) {
         const href = tileUrl.replace("{z}", z).replace("{x}", tx).replace("{y}", ty);
-        g.append(s("image", { href, x: tx * 256, y: ty * 256, width: 256, height: 256 }));
+        g.append(s("image", { href, x: tx * 256 - cx, y: ty * 256 - cy, width: 256, height: 256 }));
       }
     }
     svg.append(g);
