@@ -13,14 +13,15 @@ import os
 import signal
 import socket
 import threading
+import time
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Protocol
 
-from dashcam.errors import DashcamError, LeaseLost, PathEscapeError
+from dashcam.errors import DashcamError, LeaseLost, PathEscapeError, StoreError, TaskNotFound
 from dashcam.store.task_queue import FollowUp
 from dashcam.store.task_schema import TaskType
 
@@ -117,8 +118,10 @@ class Worker(ABC):
         worker_id: str | None = None,
         poll_interval_s: float = 10.0,
         heartbeat_interval_s: float = 10.0,
+        deliver_timeout_s: float = 300.0,
     ) -> None:
         self.client = client
+        self.deliver_timeout_s = deliver_timeout_s
         self.worker_id = worker_id or default_worker_id(self.kind)
         self.poll_interval_s = poll_interval_s
         self.heartbeat_interval_s = heartbeat_interval_s
@@ -174,7 +177,14 @@ class Worker(ABC):
         self.on_start()
         self._report(None, "idle")
         while not self._stop.is_set():
-            task = self.client.claim(self.task_types, self.worker_id)
+            try:
+                task = self.client.claim(self.task_types, self.worker_id)
+            except StoreError as exc:  # server or database away: poll again later
+                if until_idle or once:
+                    raise
+                log.warning("%s: cannot claim: %s", self.worker_id, exc)
+                self._stop.wait(self.poll_interval_s)
+                continue
             if task is None:
                 self._report(None, "idle")
                 if until_idle or once:
@@ -239,7 +249,11 @@ class Worker(ABC):
             self._release(task)
             return
         try:
-            self.client.complete(task, outcome.result, outcome.follow_ups)
+            self._deliver(
+                "complete",
+                task,
+                lambda: self.client.complete(task, outcome.result, outcome.follow_ups),
+            )
         except LeaseLost:
             log.error("%s: task %d was reclaimed before it completed", self.worker_id, task.id)
             return
@@ -259,7 +273,26 @@ class Worker(ABC):
         with contextlib.suppress(LeaseLost):
             # Bad ids never become good: no retry for them either.
             retry = not isinstance(exc, Permanent | PathEscapeError)
-            self.client.fail(task, message, retry=retry)
+            self._deliver("fail", task, lambda: self.client.fail(task, message, retry=retry))
+
+    def _deliver(self, what: str, task: ClaimedTask, send: Callable[[], None]) -> None:
+        """Send a completion or failure, retrying while the server or database is away
+        (for up to ``deliver_timeout_s``; a hard stop gives up at once). Once the lease has
+        expired the answer is LeaseLost and another worker redoes the task."""
+        deadline = time.monotonic() + self.deliver_timeout_s
+        pause = 0.5
+        while True:
+            try:
+                send()
+                return
+            except StoreError as exc:
+                if isinstance(exc, TaskNotFound) or self._terminate.is_set():
+                    raise
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.warning("%s: %s of task %d: %s (retrying)", self.worker_id, what, task.id, exc)
+                self._terminate.wait(pause)
+                pause = min(pause * 2, 10.0)
 
     def _release(self, task: ClaimedTask) -> None:
         try:

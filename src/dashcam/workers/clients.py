@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from dashcam.errors import LeaseLost, StoreError, TaskNotFound
+from dashcam.errors import ConfigError, InputError, LeaseLost, StoreError, TaskNotFound
 from dashcam.store.results import ResultsRepository
 from dashcam.store.task_queue import FollowUp, TaskQueue
 from dashcam.store.task_schema import TaskStatus, TaskType
@@ -86,6 +86,19 @@ def follow_ups_to_wire(follow_ups: Sequence[FollowUp]) -> list[dict[str, Any]]:
     ]
 
 
+def _raise_for_status(r: httpx.Response, path: str) -> None:
+    """Map an error answer: a refused key is a config error and a refused request an input
+    error (retrying cannot help); a server error is a StoreError (worth retrying)."""
+    if r.status_code < 400:
+        return
+    what = f"server answered {r.status_code} to {path}: {r.text[:200]}"
+    if r.status_code in (401, 403):
+        raise ConfigError(f"{what} (check DASHCAM_API_KEY)")
+    if r.status_code < 500:
+        raise InputError(what)
+    raise StoreError(what)
+
+
 class HttpQueueClient:
     """The seed worker protocol over HTTP, with a bearer API key."""
 
@@ -107,8 +120,7 @@ class HttpQueueClient:
             raise LeaseLost(r.json().get("detail", "lease lost"))
         if r.status_code == 404:
             raise TaskNotFound(r.json().get("detail", "not found"))
-        if r.status_code >= 400:
-            raise StoreError(f"server answered {r.status_code} to {path}: {r.text[:200]}")
+        _raise_for_status(r, path)
         return r
 
     def claim(self, task_types: Sequence[TaskType], worker_id: str) -> ClaimedTask | None:
@@ -121,8 +133,7 @@ class HttpQueueClient:
                 raise StoreError(f"server {self.server_url} unreachable: {exc}") from exc
             if r.status_code == 204:
                 continue
-            if r.status_code >= 400:
-                raise StoreError(f"server answered {r.status_code} to /tasks/next: {r.text[:200]}")
+            _raise_for_status(r, "/tasks/next")
             d = r.json()
             head, _, token = str(d["task_id"]).partition(".")
             return ClaimedTask(
