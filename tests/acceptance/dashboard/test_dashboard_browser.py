@@ -39,7 +39,9 @@ playwright_sync = pytest.importorskip(
 expect = playwright_sync.expect
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt install chromium)"
+    ),
 ]
 
 
