@@ -39,6 +39,11 @@ def _copy_file_verified(src: Path, dst: Path) -> None:
     tmp.replace(dst)
 
 
+def _strictly_inside(path: Path, root: Path) -> bool:
+    """True when ``path`` lies below ``root`` (not ``root`` itself), links resolved."""
+    return root.resolve() in path.resolve().parents
+
+
 class ArchiveWorker(Worker):
     kind = "archive"
     task_types = (TaskType.ARCHIVE_VIDEO,)
@@ -51,11 +56,21 @@ class ArchiveWorker(Worker):
 
     def _paths(self, task: ClaimedTask) -> tuple[ArchiveVideoPayload, Path, Path]:
         p = ArchiveVideoPayload.model_validate({"video_id": task.video_id, **task.payload})
-        src = (
-            Path(p.heavy_output_dir)
-            if p.heavy_output_dir
-            else safe_child(self.settings.heavy_output, p.video_id)
-        )
+        src = safe_child(self.settings.heavy_output, p.video_id)
+        if p.heavy_output_dir and _strictly_inside(
+            Path(p.heavy_output_dir), self.settings.heavy_output
+        ):
+            src = Path(p.heavy_output_dir).resolve()
+        elif p.heavy_output_dir and Path(p.heavy_output_dir).resolve() != src:
+            # The source gets deleted: only ever a folder below our heavy output root (a
+            # workstation may name its own mount of it; the layout is the same).
+            log.warning(
+                "%s: heavy_output_dir %s is outside %s: archiving %s",
+                p.video_id,
+                p.heavy_output_dir,
+                self.settings.heavy_output,
+                src,
+            )
         dst = safe_child(self.settings.archive, p.video_id)
         return p, src, dst
 
@@ -86,5 +101,12 @@ class ArchiveWorker(Worker):
         p, src, dst = self._paths(task)
         if src.is_dir() and src.resolve() != dst.resolve():
             shutil.rmtree(src, ignore_errors=True)
-        if outcome.result.get("raw_video") and p.raw_video:
-            Path(p.raw_video).unlink(missing_ok=True)
+        raw = Path(p.raw_video) if p.raw_video else None
+        if outcome.result.get("raw_video") and raw is not None:
+            nas = self.settings.nas_mount
+            if nas is not None and _strictly_inside(raw, nas):
+                raw.unlink(missing_ok=True)
+            else:
+                log.warning(
+                    "%s: raw video %s is outside %s: kept (copied only)", p.video_id, raw, nas
+                )
