@@ -21,6 +21,7 @@ _here = str(_Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if str(_Path(p or ".").resolve()) != _here]
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -141,8 +142,20 @@ def http_run(srv: Server, workers: int, n: int, dashboards: int = 0) -> dict[str
     lock = threading.Lock()
     stop = threading.Event()
 
+    modes: list[str] = []
+
     def dash() -> None:
-        with httpx.Client(base_url=srv.url, timeout=10) as c:
+        with httpx.Client(base_url=srv.url, timeout=httpx.Timeout(10.0, read=60.0)) as c:
+            # The dashboard's live stream (/api/live, server-sent events) when the server
+            # has one; else poll what a dashboard page would (stats, workers, videos).
+            with contextlib.suppress(httpx.HTTPError), c.stream("GET", "/api/live") as r:
+                if r.status_code == 200 and "event-stream" in r.headers.get("content-type", ""):
+                    modes.append("sse /api/live")
+                    for _ in r.iter_lines():
+                        if stop.is_set():
+                            return
+                    return
+            modes.append("poll /queue/stats, /workers, /videos every 1 s")
             while not stop.is_set():
                 for path in ("/queue/stats", "/workers", "/videos"):
                     c.get(path)
@@ -175,6 +188,7 @@ def http_run(srv: Server, workers: int, n: int, dashboards: int = 0) -> dict[str
     return {
         "workers": workers,
         "dashboards": dashboards,
+        "dashboard_mode": sorted(set(modes)),
         "tasks": n,
         "claims_per_s": round(len(lat) / elapsed, 1),
         "claim_complete_per_s": round(len(lat) / elapsed, 1),
@@ -223,7 +237,11 @@ def main() -> None:
     ap.add_argument("--dashboards", type=int, default=0)
     ap.add_argument("--server-workers", type=int, default=2, help="dashcam server --workers")
     args = ap.parse_args()
-    out: dict[str, Any] = {"cpu_count": os.cpu_count(), "store": {}}
+    out: dict[str, Any] = {
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m_before": round(os.getloadavg()[0], 2),
+        "store": {},
+    }
     pg = os.environ.get("DASHCAM_TEST_POSTGRES_URL")
     with tempfile.TemporaryDirectory() as tmp:
         for claimers in (1, 16):
@@ -255,6 +273,7 @@ def main() -> None:
             out["recovery_bound_s"] = "lease 2.0 + sweep 1.0 + 1"
         finally:
             srv.close()
+    out["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out, indent=1))
 
 

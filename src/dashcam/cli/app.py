@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "relay",
     "miner",
     "server",
+    "workers",
 )
 
 _verbose = False

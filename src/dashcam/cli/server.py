@@ -1,9 +1,9 @@
-"""``dashcam server``, ``ingest``, ``status``, ``tasks``, ``worker`` and ``workers setup``."""
+"""``dashcam server``, ``ingest``, ``status`` and ``tasks`` (operators)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import logging
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -93,11 +93,16 @@ def register(app: typer.Typer) -> None:
         watch: bool = typer.Option(False, "--watch", help="Keep scanning for new videos."),
         interval: float = typer.Option(30.0, "--interval", help="Seconds between scans."),
     ) -> None:
-        """Register videos and queue one HEAVY_PROCESS_VIDEO each (same content: once)."""
+        """Register videos and queue one HEAVY_PROCESS_VIDEO each (same content: once).
+
+        With --watch, a file is taken once its size and mtime held still for one interval
+        (a copy in progress is left alone until it is finished)."""
+        from dashcam.server.incoming import FileState, settled
+        from dashcam.store.video_tasks import ingest_video, iter_videos
+
         settings = settings_from()
 
-        def scan() -> int:
-            new = 0
+        def send(files: list[Path]) -> int:
             if server_url:
                 headers = (
                     {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
@@ -106,7 +111,7 @@ def register(app: typer.Typer) -> None:
                     r = httpx.post(
                         f"{server_url.rstrip('/')}/videos/ingest",
                         headers=headers,
-                        json={"paths": [str(p.resolve()) for p in paths]},
+                        json={"paths": [str(p.resolve()) for p in files]},
                         timeout=600,
                     )
                 except httpx.HTTPError as exc:
@@ -115,25 +120,38 @@ def register(app: typer.Typer) -> None:
                     raise InputError(f"server refused: {r.json().get('detail', r.text)}")
                 rows = r.json()
             else:
-                from dashcam.store.video_tasks import ingest_video, iter_videos
-
                 queue, repo = _local(settings)
-                rows = [asdict(ingest_video(repo, queue, p)) for p in iter_videos(paths)]
+                rows = [asdict(ingest_video(repo, queue, p)) for p in files]
+            new = 0
             for row in rows:
                 if row.get("task_id") is not None:
                     new += 1
                     console.print(f"queued {row['video_id']}  ({row['path']})")
-                elif not watch:
+                else:
                     console.print(f"known  {row['video_id']}  ({row['path']})")
             return new
 
-        n = scan()
-        console.print(f"{n} new video(s) queued")
-        while watch:
-            time.sleep(interval)
-            n = scan()
-            if n:
-                console.print(f"{n} new video(s) queued")
+        if not watch:
+            console.print(f"{send(iter_videos(paths))} new video(s) queued")
+            return
+        previous: dict[Path, FileState] = {}
+        done: set[Path] = set()
+        console.print(f"watching {', '.join(map(str, paths))} every {interval:g} s (Ctrl-C stops)")
+        try:
+            while True:
+                current: dict[Path, FileState] = {}
+                for f in iter_videos(paths):
+                    with contextlib.suppress(OSError):
+                        st = f.stat()
+                        current[f] = (st.st_size, st.st_mtime_ns)
+                ready = settled(previous, current, done)
+                previous = current
+                if ready:
+                    send(ready)
+                    done.update(ready)
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            console.print("stopped watching")
 
     @app.command()
     def status(
@@ -194,102 +212,3 @@ def register(app: typer.Typer) -> None:
         if not queue.requeue(task_id):
             raise InputError(f"task {task_id} is not dead or cancelled")
         console.print(f"task {task_id} queued again")
-
-    worker = typer.Typer(help="Run a durable-queue worker.", no_args_is_help=True)
-    app.add_typer(worker, name="worker")
-
-    def _client(settings: Settings, direct: bool):  # type: ignore[no-untyped-def]
-        from dashcam.workers.clients import DirectQueueClient, HttpQueueClient
-
-        if direct:
-            queue, repo = _local(settings)
-            return DirectQueueClient(queue, repo)
-        return HttpQueueClient(settings.server_url, settings.api_key)
-
-    direct_opt = typer.Option(
-        False, "--direct", help="Use DASHCAM_DATABASE_URL directly instead of the server."
-    )
-    once_opt = typer.Option(False, "--once", help="Do at most one task, then exit.")
-    idle_opt = typer.Option(False, "--until-idle", help="Exit when no task is ready.")
-
-    @worker.command("heavy")
-    def worker_heavy(
-        direct: bool = direct_opt,
-        once: bool = once_opt,
-        until_idle: bool = idle_opt,
-        skip_scratch_clean: bool = typer.Option(False, "--skip-scratch-clean"),
-    ) -> None:
-        """Workstation worker: HEAVY_PROCESS_VIDEO from DASHCAM_SERVER_URL."""
-        from dashcam.workers.heavy import HeavyWorker
-
-        settings = settings_from()
-        logging.getLogger("dashcam").setLevel(logging.INFO)
-        w = HeavyWorker(_client(settings, direct), settings, clean_scratch=not skip_scratch_clean)
-        w.install_signal_handlers()
-        console.print(
-            f"{w.worker_id}: heavy worker polling "
-            f"{'the database' if direct else settings.server_url}"
-        )
-        w.run(once=once, until_idle=until_idle)
-
-    @worker.command("archive")
-    def worker_archive(
-        direct: bool = direct_opt, once: bool = once_opt, until_idle: bool = idle_opt
-    ) -> None:
-        """Archive worker: ARCHIVE_VIDEO to DASHCAM_ARCHIVE_ROOT (verified moves)."""
-        from dashcam.workers.archive import ArchiveWorker
-
-        settings = settings_from()
-        logging.getLogger("dashcam").setLevel(logging.INFO)
-        w = ArchiveWorker(_client(settings, direct), settings)
-        w.install_signal_handlers()
-        console.print(f"{w.worker_id}: archive worker")
-        w.run(once=once, until_idle=until_idle)
-
-    @worker.command("monitor")
-    def worker_monitor(
-        interval: float = typer.Option(5.0, "--interval"),
-        once: bool = once_opt,
-    ) -> None:
-        """Reap expired leases and print the status; never runs tasks (needs the DB)."""
-        import signal
-
-        from dashcam.workers.monitor import Monitor
-
-        settings = settings_from()
-        queue, _ = _local(settings)
-        mon = Monitor(
-            queue, interval_s=interval, stale_after_s=max(3 * settings.heartbeat_interval_s, 30)
-        )
-        signal.signal(signal.SIGTERM, lambda *_: mon.stop())
-
-        def report(s: SystemStatus) -> None:
-            for t in _status_tables(s):
-                out.print(t)
-
-        try:
-            mon.run(report, once=once)
-        except KeyboardInterrupt:
-            mon.stop()
-
-    workers = typer.Typer(help="Supervised worker processes.", no_args_is_help=True)
-    app.add_typer(workers, name="workers")
-
-    @workers.command("setup")
-    def workers_setup(
-        config: Path = typer.Option(..., "--config", help="YAML with a 'workers:' section."),
-        output: Path = typer.Option(Path("supervisord.conf"), "--output", "-o"),
-    ) -> None:
-        """Write a supervisord config that runs and restarts the configured workers."""
-        from dashcam.store.paths import atomic_write_text
-        from dashcam.workers.supervisor import (
-            load_workers_config,
-            programs_from,
-            render_supervisor_config,
-        )
-
-        cfg = load_workers_config(config)
-        run_dir = (config.parent / cfg.run_dir).resolve()
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(output, render_supervisor_config(programs_from(cfg), run_dir=run_dir))
-        console.print(f"wrote {output}; start with: supervisord -c {output}")

@@ -29,6 +29,7 @@ class HeavyWorker(Worker):
         settings: Settings,
         *,
         clean_scratch: bool = True,
+        use_engine: bool = False,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("poll_interval_s", settings.poll_interval)
@@ -36,6 +37,7 @@ class HeavyWorker(Worker):
         super().__init__(client, **kwargs)
         self.settings = settings
         self.clean_scratch = clean_scratch
+        self.use_engine = use_engine  # the multiprocess engine instead of the inline runner
         self._stages: DetectorStages | None = None
 
     def on_start(self) -> None:
@@ -57,14 +59,26 @@ class HeavyWorker(Worker):
         run_dir.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         try:
-            result = process_video(
-                VideoJob(Path(p.raw_video), Path(p.gps_path) if p.gps_path else None, p.video_id),
-                self.settings,
-                repo=None,
-                output_root=self.settings.heavy_output,
-                stages=self.stages,
-                stop=ctx.halt,
-            )
+            job = VideoJob(Path(p.raw_video), Path(p.gps_path) if p.gps_path else None, p.video_id)
+            if self.use_engine:
+                from dashcam.pipeline.engine import process_videos_multiprocess
+
+                (result,) = process_videos_multiprocess(
+                    [job],
+                    self.settings,
+                    repo=None,
+                    output_root=self.settings.heavy_output,
+                    stop=ctx.halt,
+                )
+            else:
+                result = process_video(
+                    job,
+                    self.settings,
+                    repo=None,
+                    output_root=self.settings.heavy_output,
+                    stages=self.stages,
+                    stop=ctx.halt,
+                )
             elapsed = time.perf_counter() - t0
             (run_dir / "run.json").write_text(
                 json.dumps(
