@@ -83,6 +83,11 @@ class TaskContext:
         self.terminated = True
         self.halt.set()
 
+    @property
+    def abandoned(self) -> bool:
+        """The lease was lost: another worker may have the task; drop the work, report nothing."""
+        return self.lease_lost
+
     def should_stop(self) -> bool:
         return self.halt.is_set()
 
@@ -119,9 +124,12 @@ class Worker(ABC):
         poll_interval_s: float = 10.0,
         heartbeat_interval_s: float = 10.0,
         deliver_timeout_s: float = 300.0,
+        hard_stop_grace_s: float = 5.0,
     ) -> None:
         self.client = client
         self.deliver_timeout_s = deliver_timeout_s
+        self.hard_stop_grace_s = hard_stop_grace_s
+        self._exited = threading.Event()
         self.worker_id = worker_id or default_worker_id(self.kind)
         self.poll_interval_s = poll_interval_s
         self.heartbeat_interval_s = heartbeat_interval_s
@@ -163,6 +171,7 @@ class Worker(ABC):
             if self._stop.is_set():
                 log.warning("%s: second signal, stopping now", self.worker_id)
                 self.terminate()
+                threading.Thread(target=self._exit_hard, name="hard-stop", daemon=True).start()
             else:
                 log.warning(
                     "%s: stopping after the current task (signal again to abort)", self.worker_id
@@ -172,8 +181,31 @@ class Worker(ABC):
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
 
+    def _exit_hard(self) -> None:
+        """After a second signal: give the handler ``hard_stop_grace_s`` to notice, then
+        release its task (if the store answers) and leave the process at once."""
+        if self._exited.wait(self.hard_stop_grace_s):
+            return
+        with self._lock:
+            ctx = self._current
+        if ctx is not None and not ctx.lease_lost:
+            self._release(ctx.task)
+        log.error(
+            "%s: handler did not stop within %.1f s: exiting",
+            self.worker_id,
+            self.hard_stop_grace_s,
+        )
+        os._exit(130)
+
     def run(self, *, until_idle: bool = False, once: bool = False) -> int:
         """Work until stopped (or, for tests, until no task is ready). Returns tasks done."""
+        self._exited.clear()
+        try:
+            return self._run(until_idle=until_idle, once=once)
+        finally:
+            self._exited.set()
+
+    def _run(self, *, until_idle: bool, once: bool) -> int:
         self.on_start()
         self._report(None, "idle")
         while not self._stop.is_set():
