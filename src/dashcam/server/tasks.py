@@ -13,7 +13,13 @@ from dashcam.server.deps import ServerState, iso, require_key, state
 from dashcam.server.workers import workers_json
 from dashcam.store.task_queue import FollowUp, Task, parse_wire_id
 from dashcam.store.task_schema import TaskStatus, TaskType
-from dashcam.store.video_tasks import compact_result, on_claimed, on_completed, on_failed
+from dashcam.store.video_tasks import (
+    compact_result,
+    on_claimed,
+    on_completed,
+    on_failed,
+    replay_needs_apply,
+)
 
 router = APIRouter(dependencies=[Depends(require_key)], tags=["tasks"])
 State = Annotated[ServerState, Depends(state)]
@@ -121,7 +127,11 @@ def complete(st: State, wire_id: str, body: Completion) -> dict[str, Any]:
     ]
     result = body.model_dump(exclude={"remote_tasks"})
     created = st.queue.complete(task_id, token, compact_result(result), follow)
-    if task is not None and task.status is TaskStatus.RUNNING:
+    if task is not None and task.status is not TaskStatus.RUNNING:
+        # A replay of a completion this token already made (the client retried).
+        if replay_needs_apply(st.repo, task.task_type, task.video_id):
+            on_completed(st.repo, task.task_type, task.video_id, result)
+    elif task is not None:
         st.metrics.completions.labels(task.task_type.value).inc()
         on_completed(st.repo, task.task_type, task.video_id, result)
         if task.task_type is TaskType.HEAVY_PROCESS_VIDEO:

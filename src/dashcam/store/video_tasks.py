@@ -152,6 +152,20 @@ def on_completed(
         apply_archive_completion(repo, video_id, str(result["archive_dir"]))
 
 
+def replay_needs_apply(repo: ResultsRepository, task_type: TaskType, video_id: str | None) -> bool:
+    """A completion replayed with the same token (the task is already done): apply it to
+    the results store again only if the first delivery never got there (the server died
+    between the two), never over a video that has moved on."""
+    if not video_id:
+        return False
+    v = repo.get_video(video_id)
+    if v is None:
+        return False
+    if task_type is TaskType.HEAVY_PROCESS_VIDEO:
+        return v.status not in (VideoStatus.DONE, VideoStatus.ARCHIVED)
+    return task_type is TaskType.ARCHIVE_VIDEO and v.status is not VideoStatus.ARCHIVED
+
+
 def on_failed(
     repo: ResultsRepository, task_type: TaskType, video_id: str | None, error: str, dead: bool
 ) -> None:

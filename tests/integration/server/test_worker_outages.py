@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
@@ -16,6 +17,8 @@ from dashcam.config import Settings, load_settings
 from dashcam.errors import ConfigError
 from dashcam.server.app import create_app
 from dashcam.store.database import make_engine
+from dashcam.store.results import ResultsRepository
+from dashcam.store.schema import VideoStatus
 from dashcam.store.task_queue import FollowUp, TaskQueue
 from dashcam.store.task_schema import TaskStatus, TaskType
 from dashcam.workers.base import ClaimedTask, Outcome, TaskContext, Worker
@@ -186,3 +189,59 @@ def test_a_refused_api_key_stops_the_worker_with_a_readable_error(
         srv.stop()
     assert worker.done == 0
     assert queue.list_tasks(status=TaskStatus.QUEUED)[0].video_id == "v3"
+
+
+def test_replayed_completion_stores_results_the_first_delivery_never_stored(
+    settings: Settings, queue: TaskQueue
+) -> None:
+    """The server committed the task, then died before storing the sightings; the client
+    retries the same completion: the sightings arrive, the follow-up is not doubled."""
+    repo = ResultsRepository(queue.engine)
+    repo.upsert_video("v4", "/nas/v4.mp4")
+    queue.enqueue(H, {"video_id": "v4", "raw_video": "/nas/v4.mp4"}, video_id="v4")
+    (claimed,) = queue.claim([H], "seed-client")
+    sighting = {
+        "video_id": "v4",
+        "track_id": 1,
+        "plate_text": "AB123CD",
+        "confidence": 0.9,
+        "first_s": 0.0,
+        "last_s": 0.5,
+        "best_frame_index": 3,
+        "best_xyxy": [10, 10, 90, 40],
+        "n_reads": 4,
+    }
+    archive = {"task_type": "ARCHIVE_VIDEO", "inputs": {"video_id": "v4"}}
+    # What the dead server had committed: the task done, its follow-up published.
+    queue.complete(
+        claimed.id,
+        claimed.lease_token or "",
+        {"video_id": "v4"},
+        [FollowUp(TaskType.ARCHIVE_VIDEO, {"video_id": "v4"}, video_id="v4")],
+    )
+    port = _free_port()
+    srv = _Server(settings, port).start()
+    try:
+        body = {
+            "video_id": "v4",
+            "task_id": claimed.wire_id,
+            "sightings": [sighting],
+            "remote_tasks": [archive],
+        }
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/tasks/{claimed.wire_id}/complete",
+            json=body,
+            headers={"Authorization": "Bearer k3y"},
+        )
+        assert r.status_code == 200, r.text
+        found = httpx.get(
+            f"http://127.0.0.1:{port}/plates/search",
+            params={"q": "AB123CD"},
+            headers={"Authorization": "Bearer k3y"},
+        ).json()
+    finally:
+        srv.stop()
+    assert [s["plate_text"] for s in found] == ["AB123CD"]
+    v = repo.get_video("v4")
+    assert v is not None and v.status is VideoStatus.DONE
+    assert len(queue.list_tasks(task_type=TaskType.ARCHIVE_VIDEO)) == 1
