@@ -3,9 +3,10 @@
 Perceptual hashes: multi-index hashing. The 64 bits are cut into ``m`` bands; two hashes
 within Hamming distance ``d`` agree to within ``r = d // m`` bits on at least one band
 (pigeonhole), so candidates come from band buckets probed with every flip pattern of at
-most ``r`` bits, and only candidates get the full 64-bit Hamming check. Each probe is a
-sort + ``searchsorted`` (n log n); ``m`` is picked by a cost model so that random
-collisions stay few, hence the whole search grows about n log n instead of n².
+most ``r`` bits, and only candidates get the full 64-bit Hamming check. Bands of up to
+22 bits are looked up in a direct-address table of bucket offsets, so a probe is one pass
+over the keys (wider bands: a sort and ``searchsorted``); ``m`` is picked by a cost model
+so that random collisions stay few, hence the whole search grows about n log n, not n².
 
 Embeddings: k nearest neighbours by inner product on L2-normalised vectors (FAISS when
 installed, else blocked NumPy), pairs above ``min_similarity``.
@@ -29,6 +30,11 @@ IntArray = NDArray[np.int64]
 Pairs = NDArray[np.int64]  # (P, 2), i < j
 
 
+# Bands up to this width are looked up in a direct-address table (2**width + 1 offsets);
+# wider ones by binary search in the sorted keys.
+_DIRECT_MAX_BITS = 22
+
+
 def _band_edges(m: int) -> list[tuple[int, int]]:
     cuts = np.linspace(0, 64, m + 1).round().astype(int)
     return [(int(cuts[k]), int(cuts[k + 1])) for k in range(m)]
@@ -39,18 +45,29 @@ def _n_masks(width: int, r: int) -> int:
 
 
 def choose_bands(n: int, max_distance: int) -> int:
-    """Bands minimising probes x (sort cost + expected random collisions)."""
+    """Bands minimising the expected work: per band a table (or sort), per probe a pass
+    over the ``n`` keys, and per random bucket collision a full Hamming check."""
     best_m, best_cost = 1, math.inf
-    log_n = math.log2(max(n, 2))
     for m in range(1, min(64, max_distance + 1) + 1):
         r = max_distance // m
-        width = 64 // m
+        width = max(hi - lo for lo, hi in _band_edges(m))
         probes = m * _n_masks(width, r)
-        # a random collision costs a few times a sorted-probe step (gather + popcount)
-        cost = probes * (n * log_n + 4.0 * n * n / 2.0 ** (64 / m))
+        if probes > 20_000:
+            continue
+        if width <= _DIRECT_MAX_BITS:
+            build, probe_cost = 2.0 ** width * 0.5 + n * 8.0, n * 1.0
+        else:
+            build, probe_cost = n * math.log2(max(n, 2)), n * 2.0 * math.log2(max(n, 2))
+        collisions = n * n / 2.0 ** width
+        cost = m * build + probes * (probe_cost + 3.0 * collisions)
         if cost < best_cost:
             best_m, best_cost = m, cost
     return best_m
+
+
+def _use_direct(n: int, width: int, n_masks: int) -> bool:
+    """A direct-address table pays when the probes outnumber its buckets."""
+    return width <= _DIRECT_MAX_BITS and n * n_masks >= (1 << width) // 2
 
 
 def _masks(width: int, r: int) -> NDArray[np.uint64]:
@@ -82,18 +99,38 @@ def hash_pairs(hashes: NDArray[np.uint64], max_distance: int, bands: int = 0) ->
         keys = (h >> np.uint64(64 - hi)) & np.uint64((1 << width) - 1)
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
-        for mask in _masks(width, r):
-            probe = keys ^ mask
-            left = np.searchsorted(sorted_keys, probe, side="left")
-            right = np.searchsorted(sorted_keys, probe, side="right")
-            counts = right - left
-            hit = np.nonzero(counts)[0]
-            if hit.size == 0:
-                continue
-            c = counts[hit]
-            qi = np.repeat(hit, c)
+        masks = _masks(width, r)
+        direct = _use_direct(n, width, masks.size)
+        if direct:
+            # bucket offsets by counting (no search); a byte-per-bucket presence table
+            # answers most probes with one small gather, only hits read the offsets
+            ikeys = sorted_keys.astype(np.int32)
+            counts_all = np.bincount(ikeys, minlength=1 << width)
+            starts = np.zeros((1 << width) + 1, dtype=np.int64)
+            np.cumsum(counts_all, out=starts[1:])
+            present = counts_all > 0
+        # probes run over the keys in sorted order: a flip of low bits stays near in the
+        # table, which keeps the gathers in cache
+        for mask in masks:
+            if direct:
+                probe = ikeys ^ np.int32(mask)
+                hit = np.flatnonzero(present[probe])
+                if hit.size == 0:
+                    continue
+                ph = probe[hit]
+                left = starts[ph]
+                c = starts[ph + 1] - left
+            else:
+                probe_u = sorted_keys ^ mask
+                lo_i = np.searchsorted(sorted_keys, probe_u, side="left")
+                counts = np.searchsorted(sorted_keys, probe_u, side="right") - lo_i
+                hit = np.flatnonzero(counts)
+                if hit.size == 0:
+                    continue
+                left, c = lo_i[hit], counts[hit]
+            qi = order[np.repeat(hit, c)]
             offs = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
-            cj = order[np.repeat(left[hit], c) + offs]
+            cj = order[np.repeat(left, c) + offs]
             keep = qi < cj
             qi, cj = qi[keep], cj[keep]
             close = popcount64(h[qi] ^ h[cj]) <= max_distance
@@ -158,7 +195,12 @@ def clusters(n: int, pairs: Iterable[Pairs]) -> IntArray:
             ri, rj = find(i), find(j)
             if ri != rj:
                 parent[max(ri, rj)] = min(ri, rj)
-    return np.array([find(i) for i in range(n)], dtype=np.int64)
+    # pointer jumping resolves every item's root at once
+    while True:
+        jumped = parent[parent]
+        if np.array_equal(jumped, parent):
+            return parent
+        parent = jumped
 
 
 def keep_best(labels: IntArray, score: NDArray[np.float64]) -> NDArray[np.bool_]:

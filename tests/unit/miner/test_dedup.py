@@ -13,7 +13,11 @@ def brute(h: np.ndarray, d: int) -> set[tuple[int, int]]:
     return set(zip(i.tolist(), j.tolist(), strict=True))
 
 
-@pytest.mark.parametrize(("d", "bands"), [(0, 0), (3, 0), (6, 0), (8, 0), (8, 4), (8, 9)])
+# bands 0 and 4 and 9 use the direct-address bucket table here, 3 (22-bit bands, few
+# keys) the sorted-key search
+@pytest.mark.parametrize(
+    ("d", "bands"), [(0, 0), (3, 0), (6, 0), (8, 0), (8, 3), (8, 4), (8, 9)]
+)
 def test_hash_pairs_finds_exactly_the_close_pairs(d: int, bands: int) -> None:
     rng = np.random.default_rng(d + bands)
     base = rng.integers(0, 2**63, 60, dtype=np.int64).astype(np.uint64) << np.uint64(1)
@@ -31,6 +35,11 @@ def test_clusters_and_best_member() -> None:
     assert labels.tolist() == [0, 1, 2, 0, 0]
     keep = keep_best(labels, np.array([1.0, 5.0, 0.0, 9.0, 2.0]))
     assert keep.tolist() == [False, True, True, True, False]
+
+
+def test_clusters_follow_long_chains_in_any_order() -> None:
+    chain = np.array([[6, 7], [5, 6], [2, 9], [4, 5], [1, 2], [3, 4], [8, 9]])
+    assert clusters(10, [chain]).tolist() == [0, 1, 1, 3, 3, 3, 3, 3, 1, 1]
 
 
 def test_embedding_pairs_numpy() -> None:
