@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from dashcam.domain.ids import is_valid_id
 from dashcam.errors import PathEscapeError
-from dashcam.server.deps import ServerState, require_key, state
+from dashcam.server.deps import ServerState, check_key, require_key, server_state, state
 from dashcam.server.live import LiveFeed, match_json
 from dashcam.server.workers import workers_json
 from dashcam.store.task_schema import TaskStatus, TaskType
@@ -96,12 +96,12 @@ def asset(name: str) -> FileResponse:
 
 # --- live feed -------------------------------------------------------------------------
 def _live_key(request: Request, key: str | None) -> None:
-    want = state(request).settings.api_key
+    want = server_state(request).settings.api_key
     if want and key is not None and "authorization" not in request.headers:
         if not secrets.compare_digest(key, want):
             raise HTTPException(401, "wrong API key", headers={"WWW-Authenticate": "Bearer"})
         return
-    require_key(request)
+    check_key(request)
 
 
 @router.get("/api/live", response_class=StreamingResponse)

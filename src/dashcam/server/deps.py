@@ -23,14 +23,14 @@ class ServerState:
     stale_after_s: float
 
 
-def state(request: Request) -> ServerState:
+def server_state(request: Request) -> ServerState:
     st: ServerState = request.app.state.dashcam
     return st
 
 
-def require_key(request: Request) -> None:
-    """``Authorization: Bearer <DASHCAM_API_KEY>`` when a key is configured."""
-    key = state(request).settings.api_key
+def check_key(request: Request) -> None:
+    """``Authorization: Bearer <DASHCAM_API_KEY>`` when a key is configured; else 401."""
+    key = server_state(request).settings.api_key
     if not key:
         return
     header = request.headers.get("authorization", "")
@@ -41,6 +41,19 @@ def require_key(request: Request) -> None:
             detail="missing or wrong API key (Authorization: Bearer <DASHCAM_API_KEY>)",
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+# The dependencies are ``async def`` on purpose: they only read the request, and FastAPI
+# runs a plain ``def`` dependency in the thread pool (a thread hop per dependency per
+# request, which cost the worker protocol more than its database work).
+async def state(request: Request) -> ServerState:
+    """The server's shared state (dependency)."""
+    return server_state(request)
+
+
+async def require_key(request: Request) -> None:
+    """The API-key check (dependency)."""
+    check_key(request)
 
 
 def iso(ts: float | None) -> str | None:

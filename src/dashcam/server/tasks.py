@@ -115,31 +115,25 @@ def heartbeat(st: State, wire_id: str) -> dict[str, Any]:
 def complete(st: State, wire_id: str, body: Completion) -> dict[str, Any]:
     """Finish a claimed task; ``remote_tasks`` become its follow-up tasks (once)."""
     task_id, token = _fenced(wire_id)
-    task = st.queue.get(task_id)
     follow = [
-        FollowUp(
-            r.task_type,
-            r.payload or r.inputs or {},
-            r.priority,
-            r.video_id or (task.video_id if task else None),
-        )
+        FollowUp(r.task_type, r.payload or r.inputs or {}, r.priority, r.video_id)
         for r in body.remote_tasks
     ]
     result = body.model_dump(exclude={"remote_tasks"})
-    created = st.queue.complete(task_id, token, compact_result(result), follow)
-    if task is not None and task.status is not TaskStatus.RUNNING:
+    done = st.queue.finish(task_id, token, compact_result(result), follow, inherit_video=True)
+    if done.replay:
         # A replay of a completion this token already made (the client retried).
-        if replay_needs_apply(st.repo, task.task_type, task.video_id):
-            on_completed(st.repo, task.task_type, task.video_id, result)
-    elif task is not None:
-        st.metrics.completions.labels(task.task_type.value).inc()
-        on_completed(st.repo, task.task_type, task.video_id, result)
-        if task.task_type is TaskType.HEAVY_PROCESS_VIDEO:
+        if replay_needs_apply(st.repo, done.task_type, done.video_id):
+            on_completed(st.repo, done.task_type, done.video_id, result)
+    else:
+        st.metrics.completions.labels(done.task_type.value).inc()
+        on_completed(st.repo, done.task_type, done.video_id, result)
+        if done.task_type is TaskType.HEAVY_PROCESS_VIDEO:
             st.metrics.frames_processed.inc(int(result.get("frames_processed") or 0))
             st.metrics.plates_read.inc(len(result.get("sightings") or []))
             if result.get("elapsed_s"):
                 st.metrics.processing_seconds.observe(float(result["elapsed_s"]))
-    return {"task_id": task_id, "status": "done", "follow_ups": created}
+    return {"task_id": task_id, "status": "done", "follow_ups": done.follow_ups}
 
 
 @router.post("/tasks/{wire_id}/fail")

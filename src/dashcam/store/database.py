@@ -113,6 +113,8 @@ def init_schema(engine: Engine) -> None:
 
 
 def _add_missing_columns(engine: Engine) -> None:
+    """Bring a database made by an older version up to date: missing nullable columns
+    and missing indexes are added (``create_all`` only makes missing tables)."""
     with engine.begin() as conn:
         insp = inspect(conn)
         for table in Base.metadata.sorted_tables:
@@ -121,3 +123,7 @@ def _add_missing_columns(engine: Engine) -> None:
                 if col.name not in have and col.nullable:
                     ddl = col.type.compile(dialect=engine.dialect)
                     conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {ddl}'))
+            indexed = {ix["name"] for ix in insp.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in indexed:
+                    index.create(conn)

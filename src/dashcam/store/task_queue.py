@@ -2,8 +2,10 @@
 
 Every state change is one transaction; leases are fenced by a fresh token per claim and
 timed on the database clock. PostgreSQL claims with ``FOR UPDATE SKIP LOCKED``; SQLite
-serialises writers (``BEGIN IMMEDIATE``, see ``store.database``) and claims with one
-``UPDATE ... RETURNING``.
+serialises writers (``BEGIN IMMEDIATE``, see ``store.database``). A claim picks its
+candidates by index walks (claimable rows per type in claim order, and expired leases)
+and takes them with one ``UPDATE ... RETURNING``, so its cost does not grow with the
+backlog.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
-    or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -37,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashcam.errors import InputError, LeaseLost, StoreError, TaskNotFound
 from dashcam.store.task_schema import (
-    CLAIMABLE,
+    READY_SQL,
     TaskRow,
     TaskStatus,
     TaskType,
@@ -75,6 +77,16 @@ class Task:
     def wire_id(self) -> str:
         """The id handed to remote workers: names the task and this claim (``<id>.<token>``)."""
         return f"{self.id}.{self.lease_token}" if self.lease_token else str(self.id)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What :meth:`TaskQueue.finish` finished."""
+
+    task_type: TaskType
+    video_id: str | None
+    replay: bool  # this claim had completed the task already; nothing changed
+    follow_ups: list[int]
 
 
 @dataclass(frozen=True)
@@ -168,25 +180,35 @@ class TaskQueue:
         a statement costs more than SQLite executing it)."""
         now = self._now
         running = TaskStatus.RUNNING.value
-        ready = or_(
-            and_(T.c.status.in_([s.value for s in CLAIMABLE]), T.c.run_after_s <= now),
-            and_(
+        # Candidates come from two indexed walks, not one OR (which makes SQLite and
+        # PostgreSQL sort every claimable row): per type, the claimable rows in claim
+        # order (the partial index ix_tasks_ready); and the running rows whose lease ran
+        # out (their worker is gone; the reaper would requeue them).
+        order = (T.c.priority.desc(), T.c.id)
+        ready = (
+            select(T.c.id, T.c.priority)
+            .where(T.c.task_type == bindparam("type"), text(READY_SQL), T.c.run_after_s <= now)
+            .order_by(*order)
+            .limit(bindparam("limit"))
+        )
+        expired = (
+            select(T.c.id, T.c.priority)
+            .where(
                 T.c.status == running,
                 T.c.lease_expires_s < now,
                 T.c.attempts < T.c.max_attempts,
-            ),
-        )
-        pick = (
-            select(T.c.id)
-            .where(T.c.task_type.in_(bindparam("types", expanding=True)), ready)
-            .order_by(T.c.priority.desc(), T.c.id)
+                T.c.task_type.in_(bindparam("types", expanding=True)),
+            )
+            .order_by(*order)
             .limit(bindparam("limit"))
         )
         if not self.is_sqlite:
-            pick = pick.with_for_update(skip_locked=True)
+            ready = ready.with_for_update(skip_locked=True)
+            expired = expired.with_for_update(skip_locked=True)
+        self._ready_stmt, self._expired_stmt = ready, expired
         self._claim_stmt = (
             update(T)
-            .where(T.c.id.in_(pick.scalar_subquery()))
+            .where(T.c.id.in_(bindparam("ids", expanding=True)))
             .values(
                 status=running,
                 lease_token=bindparam("token"),
@@ -217,9 +239,11 @@ class TaskQueue:
                 updated_s=now,
                 error=None,
             )
-            .returning(T.c.id)
+            .returning(T.c.id, T.c.task_type, T.c.video_id)
         )
-        self._state_stmt = select(T.c.status, T.c.lease_token).where(T.c.id == bindparam("tid"))
+        self._state_stmt = select(T.c.status, T.c.lease_token, T.c.task_type, T.c.video_id).where(
+            T.c.id == bindparam("tid")
+        )
 
     # --- helpers ---------------------------------------------------------------------
     @contextlib.contextmanager
@@ -340,15 +364,27 @@ class TaskQueue:
         an expired lease (its worker is gone; the reaper would requeue it). Highest
         priority first, then oldest.
         """
+        types = list(dict.fromkeys(TaskType(t).value for t in task_types))
         params = {
-            "types": [TaskType(t).value for t in task_types],
-            "limit": limit,
             "token": secrets.token_hex(12),
             "lease": self.lease_s if lease_s is None else lease_s,
             "worker": worker_id,
         }
         with self._tx() as c:
-            rows = [_task(r) for r in c.execute(self._claim_stmt, params)]
+            found = [
+                (int(r.priority), int(r.id))
+                for tt in types
+                for r in c.execute(self._ready_stmt, {"type": tt, "limit": limit})
+            ]
+            found += [
+                (int(r.priority), int(r.id))
+                for r in c.execute(self._expired_stmt, {"types": types, "limit": limit})
+            ]
+            if not found:
+                return []
+            found.sort(key=lambda pr: (-pr[0], pr[1]))
+            ids = [task_id for _, task_id in found[:limit]]
+            rows = [_task(r) for r in c.execute(self._claim_stmt, {**params, "ids": ids})]
         return sorted(rows, key=lambda t: (-t.priority, t.id))
 
     def heartbeat(self, task_id: int, token: str, *, lease_s: float | None = None) -> float:
@@ -375,6 +411,19 @@ class TaskQueue:
         type); a stale token raises LeaseLost and changes nothing. Returns the ids of
         follow-ups created by this call.
         """
+        return self.finish(task_id, token, result, follow_ups).follow_ups
+
+    def finish(
+        self,
+        task_id: int,
+        token: str,
+        result: dict[str, Any] | None = None,
+        follow_ups: Sequence[FollowUp] = (),
+        *,
+        inherit_video: bool = False,
+    ) -> Finished:
+        """:meth:`complete`, also saying what was finished and whether it was a replay;
+        ``inherit_video`` gives follow-ups without a video the finished task's."""
         with self._tx() as c:
             done = c.execute(
                 self._complete_stmt, {"tid": task_id, "tok": token, "result": result}
@@ -384,7 +433,8 @@ class TaskQueue:
                 if row is None:
                     raise TaskNotFound(f"no task {task_id}")
                 if row.status == TaskStatus.DONE.value and row.lease_token == token:
-                    return []  # replayed completion: already published
+                    # replayed completion: already published
+                    return Finished(TaskType(row.task_type), row.video_id, True, [])
                 raise LeaseLost(f"task {task_id}: lease lost (status {row.status})")
             values = [
                 self._row_values(
@@ -392,14 +442,15 @@ class TaskQueue:
                     f.payload,
                     priority=f.priority,
                     max_attempts=None,
-                    video_id=f.video_id,
+                    video_id=f.video_id or (done.video_id if inherit_video else None),
                     dedupe_key=f"{task_id}:{TaskType(f.task_type).value}",
                     parent_id=task_id,
                     delay_s=0.0,
                 )
                 for f in follow_ups
             ]
-            return self._insert(c, values)
+            created = self._insert(c, values)
+        return Finished(TaskType(done.task_type), done.video_id, False, created)
 
     def complete_many(self, done: Sequence[tuple[int, str, dict[str, Any] | None]]) -> int:
         """Finish several leased tasks (no follow-ups) in one transaction; for workers that

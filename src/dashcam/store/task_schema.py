@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dashcam.store.database import Base
@@ -40,6 +40,9 @@ class TaskStatus(StrEnum):
 
 
 CLAIMABLE = (TaskStatus.QUEUED, TaskStatus.RETRY)
+# The claimable statuses as literal SQL: a partial index is used only by a query whose
+# WHERE repeats its condition literally (bound parameters would hide it from SQLite).
+READY_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in CLAIMABLE))
 FINISHED = (TaskStatus.DONE, TaskStatus.DEAD, TaskStatus.CANCELLED)
 
 
@@ -127,6 +130,16 @@ class TaskRow(Base):
 
     __table_args__ = (
         Index("ix_tasks_claim", "status", "task_type", "priority", "id"),
+        # Claim order within a type, over the claimable rows only: the next task is the
+        # first index entry whose backoff has passed, whatever the backlog.
+        Index(
+            "ix_tasks_ready",
+            "task_type",
+            text("priority DESC"),
+            "id",
+            sqlite_where=text(READY_SQL),
+            postgresql_where=text(READY_SQL),
+        ),
         Index("ix_tasks_lease", "status", "lease_expires_s"),
         Index("ix_tasks_finished", "finished_s"),
     )

@@ -119,6 +119,46 @@ def test_priorities_cancel_and_release(db_url: str) -> None:
     assert t3.id == low
 
 
+def test_claim_order_across_types_batches_and_expired_leases(db_url: str) -> None:
+    q = TaskQueue(make_engine(db_url), lease_s=0.3)
+    h1 = q.enqueue(H, _payload(1), priority=1)
+    a5 = q.enqueue(A, {"video_id": "v5"}, priority=5)
+    h3 = q.enqueue(H, _payload(3), priority=3)
+    (first,) = q.claim([H], "dies")
+    assert first.id == h3
+    time.sleep(0.5)  # its lease runs out; no reaper runs
+    got = q.claim([H, A], "w", limit=3)
+    assert [t.id for t in got] == [a5, h3, h1]  # the expired lease competes by priority
+    assert {t.worker_id for t in got} == {"w"} and got[1].attempts == 2
+    assert q.claim([H, A], "w") == []
+
+
+def test_sqlite_claim_walks_the_ready_index_without_sorting(tmp_path: Path) -> None:
+    """The next task is found by index order, whatever the backlog (no sort of it)."""
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    q = TaskQueue(make_engine(url))
+    q.enqueue_many(H, [_payload(i) for i in range(50)])
+    with q.engine.connect() as c:
+        sql = str(q._ready_stmt.compile(q.engine))
+        plan = " ".join(
+            str(r[-1])
+            for r in c.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (H.value, 1, 0)).all()
+        )
+    assert "ix_tasks_ready" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_an_older_database_gets_the_new_indexes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    with engine.begin() as c:
+        c.exec_driver_sql("DROP INDEX ix_tasks_ready")
+    engine.dispose()
+    engine = make_engine(url)
+    with engine.connect() as c:
+        names = {r[0] for r in c.exec_driver_sql("SELECT name FROM sqlite_master").all()}
+    assert "ix_tasks_ready" in names
+
+
 def test_reaper_recovers_within_lease_plus_sweep(db_url: str) -> None:
     q = TaskQueue(make_engine(db_url), lease_s=0.5)
     q.enqueue(H, _payload(1))
