@@ -8,15 +8,20 @@ continuously, plus the page's polls (``/videos`` and ``/api/watchlist`` every 5 
 videos and watchlist pages do). Rounds alternate (0, N, 0, N, ...) so drift hits both;
 the medians are compared.
 
+Also measured, being steadier than throughput on a shared machine: the server process's
+CPU time per task in both kinds of round, and the share of a core the N dashboards take
+with no queue work at all.
+
 Prints one JSON object; the goal is ``relative_change`` within -0.05.
 
-    python benchmarks/dashboard_load.py --dashboards 10 --workers 8 --tasks 1500 --rounds 3
+    python benchmarks/dashboard_load.py --dashboards 10 --workers 8 --tasks 1500 --rounds 5
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import socket
 import statistics
@@ -37,6 +42,7 @@ from dashcam.store.task_schema import TaskType
 H = TaskType.HEAVY_PROCESS_VIDEO
 KEY = "bench-key"
 POLL_S = 5.0
+IDLE_S = 10.0
 
 
 class Server:
@@ -138,6 +144,15 @@ class Dashboards:
             t.join(timeout=10)
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def queue_round(srv: Server, workers: int, n: int) -> float:
     """Claim+complete per second for ``n`` tasks with ``workers`` threads over HTTP."""
     srv.queue.enqueue_many(H, [{"video_id": "v", "raw_video": "/nas/v.mp4"}] * n)
@@ -173,24 +188,37 @@ def main() -> None:
     ap.add_argument("--dashboards", type=int, default=10)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--tasks", type=int, default=1500, help="tasks per round")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds of each kind")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of each kind")
     args = ap.parse_args()
     rates: dict[str, list[float]] = {"0": [], str(args.dashboards): []}
+    cpu: dict[str, list[float]] = {"0": [], str(args.dashboards): []}
     out: dict[str, Any] = {"cpu_count": os.cpu_count(), "workers": args.workers}
     with tempfile.TemporaryDirectory() as tmp:
         srv = Server(Path(tmp))
         try:
             queue_round(srv, args.workers, min(args.tasks, 300))  # warm-up
+            pid = srv.proc.pid
             for _ in range(args.rounds):
+                c0 = cpu_s(pid)
                 rates["0"].append(queue_round(srv, args.workers, args.tasks))
+                cpu["0"].append((cpu_s(pid) - c0) / args.tasks)
                 dash = Dashboards(srv, args.dashboards)
                 time.sleep(2.0)  # let them connect and receive a first event
                 try:
+                    c0 = cpu_s(pid)
                     rates[str(args.dashboards)].append(queue_round(srv, args.workers, args.tasks))
+                    cpu[str(args.dashboards)].append((cpu_s(pid) - c0) / args.tasks)
                 finally:
                     dash.close()
                 out["live_events_received_last_round"] = dash.events
                 out["page_polls_last_round"] = dash.polls
+            # What the open dashboards cost the server on their own, with no queue work.
+            dash = Dashboards(srv, args.dashboards)
+            time.sleep(2.0)
+            c0, t0 = cpu_s(pid), time.perf_counter()
+            time.sleep(IDLE_S)
+            idle = (cpu_s(pid) - c0) / (time.perf_counter() - t0)
+            dash.close()
         finally:
             srv.close()
     base = statistics.median(rates["0"])
@@ -206,6 +234,11 @@ def main() -> None:
             "rounds_per_s": {k: [round(r, 1) for r in v] for k, v in rates.items()},
             "relative_change": round(loaded / base - 1, 4),
             "goal": "relative_change >= -0.05",
+            # Less noisy than throughput on a shared machine: the server's own CPU time.
+            "server_cpu_ms_per_task": {
+                k: round(1000 * statistics.median(v), 3) for k, v in cpu.items()
+            },
+            "server_cpu_percent_of_a_core_for_idle_dashboards": round(100 * idle, 2),
         }
     )
     print(json.dumps(out, indent=1))

@@ -235,7 +235,9 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=4000)
     ap.add_argument("--http-tasks", type=int, default=3000)
     ap.add_argument("--dashboards", type=int, default=0)
-    ap.add_argument("--server-workers", type=int, default=2, help="dashcam server --workers")
+    ap.add_argument(
+        "--server-workers", type=int, default=1, help="dashcam server --workers (its default: 1)"
+    )
     args = ap.parse_args()
     out: dict[str, Any] = {
         "cpu_count": os.cpu_count(),

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from dashcam.errors import LeaseLost
-from dashcam.server.deps import ServerState, iso, require_key, state
+from dashcam.server.deps import ServerState, iso, require_key, run_store, state
 from dashcam.server.workers import workers_json
-from dashcam.store.task_queue import FollowUp, Task, parse_wire_id
+from dashcam.store.task_queue import Finished, FollowUp, Task, parse_wire_id
 from dashcam.store.task_schema import TaskStatus, TaskType
 from dashcam.store.video_tasks import (
     compact_result,
@@ -82,15 +83,16 @@ def _fenced(wire_id: str) -> tuple[int, str]:
     return task_id, token
 
 
+# The worker protocol's endpoints are ``async``: their queue calls go through
+# ``run_store`` (inline on SQLite, thread pool on PostgreSQL).
 @router.get("/tasks/next", responses={204: {"description": "No task is ready"}})
-def next_task(st: State, task_type: TaskType, worker_id: str | None = None) -> Any:
+async def next_task(st: State, task_type: TaskType, worker_id: str | None = None) -> Any:
     """Claim the next task of ``task_type`` (204 when there is none)."""
-    tasks = st.queue.claim([task_type], worker_id or "http-worker")
+    tasks = await run_store(st, _claim, st, task_type, worker_id or "http-worker")
     if not tasks:
         return Response(status_code=204)
     t = tasks[0]
     st.metrics.claims.labels(t.task_type.value).inc()
-    on_claimed(st.repo, t.task_type, t.video_id)
     inputs = dict(t.payload)
     video_id = inputs.pop("video_id", None) or t.video_id
     return {
@@ -105,14 +107,21 @@ def next_task(st: State, task_type: TaskType, worker_id: str | None = None) -> A
     }
 
 
+def _claim(st: ServerState, task_type: TaskType, worker_id: str) -> list[Task]:
+    tasks = st.queue.claim([task_type], worker_id)
+    for t in tasks:
+        on_claimed(st.repo, t.task_type, t.video_id)
+    return tasks
+
+
 @router.post("/tasks/{wire_id}/heartbeat")
-def heartbeat(st: State, wire_id: str) -> dict[str, Any]:
+async def heartbeat(st: State, wire_id: str) -> dict[str, Any]:
     task_id, token = _fenced(wire_id)
-    return {"lease_expires_at": iso(st.queue.heartbeat(task_id, token))}
+    return {"lease_expires_at": iso(await run_store(st, st.queue.heartbeat, task_id, token))}
 
 
 @router.post("/tasks/{wire_id}/complete")
-def complete(st: State, wire_id: str, body: Completion) -> dict[str, Any]:
+async def complete(st: State, wire_id: str, body: Completion) -> dict[str, Any]:
     """Finish a claimed task; ``remote_tasks`` become its follow-up tasks (once)."""
     task_id, token = _fenced(wire_id)
     follow = [
@@ -120,14 +129,14 @@ def complete(st: State, wire_id: str, body: Completion) -> dict[str, Any]:
         for r in body.remote_tasks
     ]
     result = body.model_dump(exclude={"remote_tasks"})
-    done = st.queue.finish(task_id, token, compact_result(result), follow, inherit_video=True)
-    if done.replay:
-        # A replay of a completion this token already made (the client retried).
-        if replay_needs_apply(st.repo, done.task_type, done.video_id):
-            on_completed(st.repo, done.task_type, done.video_id, result)
-    else:
+    done = await run_store(
+        st, st.queue.finish, task_id, token, compact_result(result), follow, inherit_video=True
+    )
+    if done.video_id:
+        # Reads metadata.json and writes the video's sightings: not for the event loop.
+        await run_in_threadpool(_apply_completion, st, done, result)
+    if not done.replay:
         st.metrics.completions.labels(done.task_type.value).inc()
-        on_completed(st.repo, done.task_type, done.video_id, result)
         if done.task_type is TaskType.HEAVY_PROCESS_VIDEO:
             st.metrics.frames_processed.inc(int(result.get("frames_processed") or 0))
             st.metrics.plates_read.inc(len(result.get("sightings") or []))
@@ -136,21 +145,35 @@ def complete(st: State, wire_id: str, body: Completion) -> dict[str, Any]:
     return {"task_id": task_id, "status": "done", "follow_ups": done.follow_ups}
 
 
+def _apply_completion(st: ServerState, done: Finished, result: dict[str, Any]) -> None:
+    # A replay (the client retried) is applied only if the first delivery never was.
+    if not done.replay or replay_needs_apply(st.repo, done.task_type, done.video_id):
+        on_completed(st.repo, done.task_type, done.video_id, result)
+
+
 @router.post("/tasks/{wire_id}/fail")
-def fail(st: State, wire_id: str, body: Failure) -> dict[str, Any]:
+async def fail(st: State, wire_id: str, body: Failure) -> dict[str, Any]:
     task_id, token = _fenced(wire_id)
-    task = st.queue.get(task_id)
-    status = st.queue.fail(task_id, token, body.error, retry=body.retry)
+    task = await run_store(st, st.queue.get, task_id)
+    status = await run_store(st, st.queue.fail, task_id, token, body.error, retry=body.retry)
     if task is not None:
         st.metrics.failures.labels(task.task_type.value).inc()
-        on_failed(st.repo, task.task_type, task.video_id, body.error, status is TaskStatus.DEAD)
+        await run_store(
+            st,
+            on_failed,
+            st.repo,
+            task.task_type,
+            task.video_id,
+            body.error,
+            status is TaskStatus.DEAD,
+        )
     return {"task_id": task_id, "status": status.value}
 
 
 @router.post("/tasks/{wire_id}/release")
-def release(st: State, wire_id: str) -> dict[str, Any]:
+async def release(st: State, wire_id: str) -> dict[str, Any]:
     task_id, token = _fenced(wire_id)
-    st.queue.release(task_id, token)
+    await run_store(st, st.queue.release, task_id, token)
     return {"task_id": task_id, "status": "queued"}
 
 
