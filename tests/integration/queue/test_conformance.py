@@ -242,3 +242,38 @@ def test_http_stale_completion_is_409_and_changes_nothing(live_server: Any) -> N
         esc = c.get("/videos/..%2F..%2Fetc")
         assert esc.status_code in (404, 422)
         assert c.get("/health").status_code == 200
+
+
+def test_http_16_workers_claim_each_task_once(live_server: Any) -> None:
+    """The worker protocol under concurrency (its queue calls run on the event loop on
+    SQLite and in the thread pool on PostgreSQL): every task done once, none twice."""
+    st = live_server.app.state.dashcam
+    ids = st.queue.enqueue_many(H, [_payload(i) for i in range(400)])
+    claimed: list[int] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        h = {"Authorization": "Bearer k3y"}
+        try:
+            with httpx.Client(base_url=live_server.url, headers=h, timeout=30) as c:
+                while True:
+                    r = c.get("/tasks/next", params={"task_type": H.value, "worker_id": f"h{i}"})
+                    if r.status_code == 204:
+                        return
+                    task_id = r.json()["task_id"]
+                    assert c.post(f"/tasks/{task_id}/heartbeat").status_code == 200
+                    assert c.post(f"/tasks/{task_id}/complete", json={}).status_code == 200
+                    with lock:
+                        claimed.append(int(task_id.split(".")[0]))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert sorted(claimed) == sorted(ids)
+    assert st.queue.counts() == {(H, TaskStatus.DONE): 400}
