@@ -8,6 +8,7 @@ import textwrap
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,33 +28,39 @@ def _payload(i: int) -> dict[str, str]:
     return {"video_id": f"v{i}", "raw_video": f"/nas/v{i}.mp4"}
 
 
+def run_concurrently(n: int, work: Callable[[int], None], timeout_s: float) -> None:
+    """``work(0) .. work(n - 1)`` in threads at once; the first error fails the test."""
+    errors: list[BaseException] = []
+
+    def guarded(i: int) -> None:
+        try:
+            work(i)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout_s)
+    assert not errors, errors[0]
+
+
 @pytest.mark.slow
 def test_16_claimers_5000_tasks_none_twice_none_lost(db_url: str) -> None:
     q = TaskQueue(make_engine(db_url), lease_s=300)
     ids = q.enqueue_many(H, [_payload(i) for i in range(5000)])
     claimed: list[int] = []
     lock = threading.Lock()
-    errors: list[BaseException] = []
 
     def claimer(n: int) -> None:
-        try:
-            while True:
-                got = q.claim([H], f"w{n}")
-                if not got:
-                    return
-                t = got[0]
-                q.complete(t.id, t.lease_token or "", {"by": n})
-                with lock:
-                    claimed.append(t.id)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+        while got := q.claim([H], f"w{n}"):
+            t = got[0]
+            q.complete(t.id, t.lease_token or "", {"by": n})
+            with lock:
+                claimed.append(t.id)
 
-    threads = [threading.Thread(target=claimer, args=(n,)) for n in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not errors, errors[0]
+    run_concurrently(16, claimer, timeout_s=300)
     counts = Counter(claimed)
     assert [i for i, n in counts.items() if n > 1] == []
     assert sorted(counts) == sorted(ids)
@@ -251,29 +258,20 @@ def test_http_16_workers_claim_each_task_once(live_server: Any) -> None:
     ids = st.queue.enqueue_many(H, [_payload(i) for i in range(400)])
     claimed: list[int] = []
     lock = threading.Lock()
-    errors: list[BaseException] = []
 
     def work(i: int) -> None:
         h = {"Authorization": "Bearer k3y"}
-        try:
-            with httpx.Client(base_url=live_server.url, headers=h, timeout=30) as c:
-                while True:
-                    r = c.get("/tasks/next", params={"task_type": H.value, "worker_id": f"h{i}"})
-                    if r.status_code == 204:
-                        return
-                    task_id = r.json()["task_id"]
-                    assert c.post(f"/tasks/{task_id}/heartbeat").status_code == 200
-                    assert c.post(f"/tasks/{task_id}/complete", json={}).status_code == 200
-                    with lock:
-                        claimed.append(int(task_id.split(".")[0]))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+        with httpx.Client(base_url=live_server.url, headers=h, timeout=30) as c:
+            while True:
+                r = c.get("/tasks/next", params={"task_type": H.value, "worker_id": f"h{i}"})
+                if r.status_code == 204:
+                    return
+                task_id = r.json()["task_id"]
+                assert c.post(f"/tasks/{task_id}/heartbeat").status_code == 200
+                assert c.post(f"/tasks/{task_id}/complete", json={}).status_code == 200
+                with lock:
+                    claimed.append(int(task_id.split(".")[0]))
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
+    run_concurrently(16, work, timeout_s=120)
     assert sorted(claimed) == sorted(ids)
     assert st.queue.counts() == {(H, TaskStatus.DONE): 400}
