@@ -19,6 +19,9 @@ Prints one JSON object; the goal is ``relative_change`` within -0.05.
 
 from __future__ import annotations
 
+import _syspath  # noqa: F401  (first: keeps queue.py from shadowing the stdlib)
+
+# isort: split
 import argparse
 import json
 import math

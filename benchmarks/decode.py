@@ -7,6 +7,9 @@ keeps the same sampled frames (it does not on x264 output with B-frames).
 
 from __future__ import annotations
 
+import _syspath  # noqa: F401  (first: keeps queue.py from shadowing the stdlib)
+
+# isort: split
 import argparse
 import json
 import tempfile

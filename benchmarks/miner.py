@@ -10,6 +10,9 @@ of three runs each) next to n log n and n².
 
 from __future__ import annotations
 
+import _syspath  # noqa: F401  (first: keeps queue.py from shadowing the stdlib)
+
+# isort: split
 import json
 import math
 import tempfile

@@ -12,6 +12,9 @@ PATH defaults to ``../shared/data/plates-dev`` relative to the repository root.
 
 from __future__ import annotations
 
+import _syspath  # noqa: F401  (first: keeps queue.py from shadowing the stdlib)
+
+# isort: split
 import argparse
 import csv
 import json

@@ -11,6 +11,9 @@ Usage: python benchmarks/pipeline.py [--duration 30] [--sample-rate 10] [--hando
 
 from __future__ import annotations
 
+import _syspath  # noqa: F401  (first: keeps queue.py from shadowing the stdlib)
+
+# isort: split
 import argparse
 import json
 import multiprocessing as mp

@@ -7,6 +7,9 @@ Prints one JSON object. Usage: python benchmarks/process.py [--duration 20] [--s
 
 from __future__ import annotations
 
+import _syspath  # noqa: F401  (first: keeps queue.py from shadowing the stdlib)
+
+# isort: split
 import argparse
 import json
 import tempfile

@@ -12,20 +12,16 @@ Prints one JSON object. PostgreSQL is used when DASHCAM_TEST_POSTGRES_URL is set
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path as _Path
+import _syspath  # noqa: F401  (first: keeps queue.py from shadowing the stdlib)
 
-# This file is named like the stdlib module ``queue``: keep its folder off sys.path so
-# ``import queue`` (psycopg, httpx, threading helpers) finds the standard library.
-_here = str(_Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if str(_Path(p or ".").resolve()) != _here]
-
+# isort: split
 import argparse
 import contextlib
 import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import textwrap
 import threading

@@ -17,6 +17,9 @@ within a few MiB of the start.
 
 from __future__ import annotations
 
+import _syspath  # noqa: F401  (first: keeps queue.py from shadowing the stdlib)
+
+# isort: split
 import argparse
 import asyncio
 import json

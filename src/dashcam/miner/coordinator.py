@@ -24,7 +24,7 @@ from dashcam.errors import DashcamError, LeaseLost, StoreError
 from dashcam.miner.monitor import next_state
 from dashcam.miner.schema import ProjectState, VideoState
 from dashcam.miner.stages import HANDLERS, StageContext
-from dashcam.store.task_queue import FollowUp
+from dashcam.store.task_records import FollowUp
 from dashcam.store.task_schema import TaskRow, TaskStatus, TaskType
 from dashcam.workers.base import (
     ClaimedTask,

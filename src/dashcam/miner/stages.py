@@ -30,7 +30,8 @@ from dashcam.miner.project import Label, NewFrame, Project, ProjectStore
 from dashcam.miner.quality import measure, rejection
 from dashcam.miner.schema import FrameState, MinerFrameRow, VideoState
 from dashcam.miner.siglip import SiglipModel, text_decision
-from dashcam.store.task_queue import FollowUp, Task, TaskQueue
+from dashcam.store.task_queue import TaskQueue
+from dashcam.store.task_records import FollowUp, Task
 from dashcam.store.task_schema import TaskType
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from dashcam.errors import LeaseLost
 from dashcam.server.deps import ServerState, iso, require_key, run_store, state
 from dashcam.server.workers import workers_json
-from dashcam.store.task_queue import Finished, FollowUp, Task, parse_wire_id
+from dashcam.store.task_records import Finished, FollowUp, Task, parse_wire_id
 from dashcam.store.task_schema import TaskStatus, TaskType
 from dashcam.store.video_tasks import (
     compact_result,

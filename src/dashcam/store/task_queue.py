@@ -11,10 +11,8 @@ backlog.
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 from pydantic import BaseModel
@@ -38,6 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashcam.errors import InputError, LeaseLost, StoreError, TaskNotFound
+from dashcam.store.task_records import Finished, FollowUp, Task, WorkerInfo, task_from_row
 from dashcam.store.task_schema import (
     READY_SQL,
     TaskRow,
@@ -49,105 +48,6 @@ from dashcam.store.task_schema import (
 
 T = cast(Table, TaskRow.__table__)
 W = cast(Table, WorkerRow.__table__)
-
-
-@dataclass(frozen=True)
-class Task:
-    id: int
-    task_type: TaskType
-    status: TaskStatus
-    payload: dict[str, Any]
-    attempts: int
-    max_attempts: int
-    priority: int
-    lease_token: str | None
-    lease_expires_s: float | None
-    worker_id: str | None
-    parent_id: int | None
-    video_id: str | None
-    result: dict[str, Any] | None
-    error: str | None
-    run_after_s: float
-    created_s: float
-    updated_s: float
-    started_s: float | None
-    finished_s: float | None
-
-    @property
-    def wire_id(self) -> str:
-        """The id handed to remote workers: names the task and this claim (``<id>.<token>``)."""
-        return f"{self.id}.{self.lease_token}" if self.lease_token else str(self.id)
-
-
-@dataclass(frozen=True)
-class Finished:
-    """What :meth:`TaskQueue.finish` finished."""
-
-    task_type: TaskType
-    video_id: str | None
-    replay: bool  # this claim had completed the task already; nothing changed
-    follow_ups: list[int]
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    """A task published by a completion, at most once per (parent, type)."""
-
-    task_type: TaskType
-    payload: dict[str, Any]
-    priority: int = 0
-    video_id: str | None = None
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    id: str
-    kind: str
-    host: str | None
-    pid: int | None
-    task_id: int | None
-    task_type: str | None
-    state: str
-    started_s: float
-    last_heartbeat_s: float
-    heartbeat_age_s: float
-
-
-def parse_wire_id(wire_id: str) -> tuple[int, str | None]:
-    """``"42.ab12"`` -> ``(42, "ab12")``; ``"42"`` -> ``(42, None)``."""
-    head, _, token = wire_id.partition(".")
-    if not head.isdigit():
-        raise TaskNotFound(f"no task {wire_id!r}")
-    return int(head), token or None
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _task(row: Any) -> Task:
-    m = row._mapping
-    return Task(
-        id=int(m["id"]),
-        task_type=TaskType(m["task_type"]),
-        status=TaskStatus(m["status"]),
-        payload=_json(m["payload"]) or {},
-        attempts=int(m["attempts"]),
-        max_attempts=int(m["max_attempts"]),
-        priority=int(m["priority"]),
-        lease_token=m["lease_token"],
-        lease_expires_s=m["lease_expires_s"],
-        worker_id=m["worker_id"],
-        parent_id=m["parent_id"],
-        video_id=m["video_id"],
-        result=_json(m["result"]),
-        error=m["error"],
-        run_after_s=float(m["run_after_s"]),
-        created_s=float(m["created_s"]),
-        updated_s=float(m["updated_s"]),
-        started_s=m["started_s"],
-        finished_s=m["finished_s"],
-    )
 
 
 class TaskQueue:
@@ -384,7 +284,7 @@ class TaskQueue:
                 return []
             found.sort(key=lambda pr: (-pr[0], pr[1]))
             ids = [task_id for _, task_id in found[:limit]]
-            rows = [_task(r) for r in c.execute(self._claim_stmt, {**params, "ids": ids})]
+            rows = [task_from_row(r) for r in c.execute(self._claim_stmt, {**params, "ids": ids})]
         return sorted(rows, key=lambda t: (-t.priority, t.id))
 
     def heartbeat(self, task_id: int, token: str, *, lease_s: float | None = None) -> float:
@@ -591,7 +491,7 @@ class TaskQueue:
     def get(self, task_id: int) -> Task | None:
         with self._tx() as c:
             row = c.execute(select(T).where(T.c.id == task_id)).first()
-        return None if row is None else _task(row)
+        return None if row is None else task_from_row(row)
 
     def list_tasks(
         self,
@@ -609,7 +509,7 @@ class TaskQueue:
         if video_id is not None:
             q = q.where(T.c.video_id == video_id)
         with self._tx() as c:
-            return [_task(r) for r in c.execute(q)]
+            return [task_from_row(r) for r in c.execute(q)]
 
     def counts(self) -> dict[tuple[TaskType, TaskStatus], int]:
         q = select(T.c.task_type, T.c.status, func.count()).group_by(T.c.task_type, T.c.status)

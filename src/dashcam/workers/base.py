@@ -22,7 +22,7 @@ from types import FrameType
 from typing import Any, Protocol
 
 from dashcam.errors import DashcamError, LeaseLost, PathEscapeError, StoreError, TaskNotFound
-from dashcam.store.task_queue import FollowUp
+from dashcam.store.task_records import FollowUp
 from dashcam.store.task_schema import TaskType
 
 log = logging.getLogger(__name__)

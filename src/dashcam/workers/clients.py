@@ -16,7 +16,8 @@ import httpx
 
 from dashcam.errors import ConfigError, InputError, LeaseLost, StoreError, TaskNotFound
 from dashcam.store.results import ResultsRepository
-from dashcam.store.task_queue import FollowUp, TaskQueue
+from dashcam.store.task_queue import TaskQueue
+from dashcam.store.task_records import FollowUp
 from dashcam.store.task_schema import TaskStatus, TaskType
 from dashcam.store.video_tasks import compact_result, on_claimed, on_completed, on_failed
 from dashcam.workers.base import ClaimedTask

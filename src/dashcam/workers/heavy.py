@@ -12,7 +12,7 @@ from typing import Any
 from dashcam.config import Settings
 from dashcam.output.metadata import sighting_to_dict
 from dashcam.pipeline.inline import DetectorStages, VideoJob, process_video
-from dashcam.store.task_queue import FollowUp
+from dashcam.store.task_records import FollowUp
 from dashcam.store.task_schema import ArchiveVideoPayload, HeavyProcessVideoPayload, TaskType
 from dashcam.workers.base import ClaimedTask, Outcome, QueueClient, TaskContext, Worker
 

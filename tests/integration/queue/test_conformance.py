@@ -17,7 +17,8 @@ import pytest
 
 from dashcam.errors import LeaseLost
 from dashcam.store.database import make_engine
-from dashcam.store.task_queue import FollowUp, TaskQueue
+from dashcam.store.task_queue import TaskQueue
+from dashcam.store.task_records import FollowUp
 from dashcam.store.task_schema import TaskStatus, TaskType
 
 H = TaskType.HEAVY_PROCESS_VIDEO

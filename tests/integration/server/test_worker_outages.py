@@ -19,7 +19,8 @@ from dashcam.server.app import create_app
 from dashcam.store.database import make_engine
 from dashcam.store.results import ResultsRepository
 from dashcam.store.schema import VideoStatus
-from dashcam.store.task_queue import FollowUp, TaskQueue
+from dashcam.store.task_queue import TaskQueue
+from dashcam.store.task_records import FollowUp
 from dashcam.store.task_schema import TaskStatus, TaskType
 from dashcam.workers.base import ClaimedTask, Outcome, TaskContext, Worker
 from dashcam.workers.clients import HttpQueueClient
