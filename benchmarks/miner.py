@@ -60,8 +60,11 @@ def main() -> None:
         labels = clusters(len(h), [hash_pairs(h, 8)])
         keep = keep_best(labels, np.array(sharp))
         dt = time.perf_counter() - t
-        out["dedup_frames"] = {"frames": len(h), "kept": int(keep.sum()),
-                               "frames_per_s": round(len(h) / max(dt, 1e-9), 1)}
+        out["dedup_frames"] = {
+            "frames": len(h),
+            "kept": int(keep.sum()),
+            "frames_per_s": round(len(h) / max(dt, 1e-9), 1),
+        }
     rng = np.random.default_rng(0)
     scaling = []
     for n in (1_000, 10_000, 50_000, 200_000):
@@ -73,8 +76,15 @@ def main() -> None:
             labels = clusters(n, [pairs])
             keep_best(labels, np.zeros(n))
             dt = min(dt, time.perf_counter() - t)
-        scaling.append({"n": n, "bands": choose_bands(n, 8), "seconds": round(dt, 4),
-                        "pairs": len(pairs), "frames_per_s": round(n / dt)})
+        scaling.append(
+            {
+                "n": n,
+                "bands": choose_bands(n, 8),
+                "seconds": round(dt, 4),
+                "pairs": len(pairs),
+                "frames_per_s": round(n / dt),
+            }
+        )
     base = scaling[0]
     for row in scaling:
         nlogn = row["n"] * math.log2(row["n"]) / (base["n"] * math.log2(base["n"]))

@@ -83,9 +83,11 @@ def handoff_ms(image: np.ndarray, n: int) -> dict[str, float]:
         proc.join(5)
         store.close()
     ms = np.array(times) * 1000
-    return {"median_ms": round(float(np.median(ms)), 3),
-            "p95_ms": round(float(np.percentile(ms, 95)), 3),
-            "slot_write_median_ms": round(float(np.median(write)) * 1000, 3)}
+    return {
+        "median_ms": round(float(np.median(ms)), 3),
+        "p95_ms": round(float(np.percentile(ms, 95)), 3),
+        "slot_write_median_ms": round(float(np.median(write)) * 1000, 3),
+    }
 
 
 def main() -> None:
@@ -98,10 +100,16 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        clip = make_clip(root / "clip", name="bench", seed=3, duration_s=args.duration,
-                         resolution_wh=(args.width, args.height))
-        settings = load_settings(data_dir=root / "data", frame_sample_rate=args.sample_rate,
-                                 max_frames=0)
+        clip = make_clip(
+            root / "clip",
+            name="bench",
+            seed=3,
+            duration_s=args.duration,
+            resolution_wh=(args.width, args.height),
+        )
+        settings = load_settings(
+            data_dir=root / "data", frame_sample_rate=args.sample_rate, max_frames=0
+        )
         jobs = [VideoJob(clip.video_path)]
 
         t0 = time.perf_counter()
@@ -125,30 +133,36 @@ def main() -> None:
 
         handoff = handoff_ms(image, args.handoffs)
         same = [(s.plate_text, s.first_s, s.last_s) for s in inline.sightings] == [
-            (s.plate_text, s.first_s, s.last_s) for s in multi.sightings]
+            (s.plate_text, s.first_s, s.last_s) for s in multi.sightings
+        ]
         video_s = args.duration
         frames = inline.frames_processed
-        print(json.dumps({
-            "clip": f"{args.width}x{args.height}, {args.duration:.0f} s, every "
+        print(
+            json.dumps(
+                {
+                    "clip": f"{args.width}x{args.height}, {args.duration:.0f} s, every "
                     f"{args.sample_rate}th frame, {frames} frames analysed",
-            "cpu_count": os.cpu_count(),
-            "workers": {"gpu": settings.num_gpu_workers, "cpu": settings.num_cpu_workers},
-            "decode_only_fps": round(n_decoded / decode_s, 2),
-            "inline_fps": round(frames / inline_s, 2),
-            "multiprocess_fps": round(multi.frames_processed / multi_s, 2),
-            "speedup_multiprocess_vs_inline": round(inline_s / multi_s, 2),
-            # Busy CPU time / wall time: the inline runner is one process, but OpenCV,
-            # ONNX Runtime and FFmpeg run threads of their own, so it already keeps more
-            # than one core busy; the engine's ceiling over it is about cpu_count / this.
-            "inline_cores_used": round(inline_cpu / inline_s, 2),
-            "multiprocess_cores_used": round(multi_cpu / multi_s, 2),
-            "inline_x_realtime": round(video_s / inline_s, 2),
-            "multiprocess_x_realtime": round(video_s / multi_s, 2),
-            "frame_handoff_1080p": handoff,
-            "same_sightings": same,
-            "sightings": len(multi.sightings),
-            "shm_leftovers": leftover_segments(os.getpid()),
-        }, indent=2))
+                    "cpu_count": os.cpu_count(),
+                    "workers": {"gpu": settings.num_gpu_workers, "cpu": settings.num_cpu_workers},
+                    "decode_only_fps": round(n_decoded / decode_s, 2),
+                    "inline_fps": round(frames / inline_s, 2),
+                    "multiprocess_fps": round(multi.frames_processed / multi_s, 2),
+                    "speedup_multiprocess_vs_inline": round(inline_s / multi_s, 2),
+                    # Busy CPU time / wall time: the inline runner is one process, but OpenCV,
+                    # ONNX Runtime and FFmpeg run threads of their own, so it already keeps more
+                    # than one core busy; the engine's ceiling over it is about cpu_count / this.
+                    "inline_cores_used": round(inline_cpu / inline_s, 2),
+                    "multiprocess_cores_used": round(multi_cpu / multi_s, 2),
+                    "inline_x_realtime": round(video_s / inline_s, 2),
+                    "multiprocess_x_realtime": round(video_s / multi_s, 2),
+                    "frame_handoff_1080p": handoff,
+                    "same_sightings": same,
+                    "sightings": len(multi.sightings),
+                    "shm_leftovers": leftover_segments(os.getpid()),
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,13 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        clip = make_clip(root / "clip", name="bench", seed=3, duration_s=args.duration,
-                         resolution_wh=(args.width, args.height))
+        clip = make_clip(
+            root / "clip",
+            name="bench",
+            seed=3,
+            duration_s=args.duration,
+            resolution_wh=(args.width, args.height),
+        )
         settings = load_settings(
             data_dir=root / "data", frame_sample_rate=args.sample_rate, max_frames=0
         )
@@ -46,24 +51,44 @@ def main() -> None:
 
         stages = DetectorStages(settings)  # model loading is not part of the rate
         t0 = time.perf_counter()
-        result = process_video(VideoJob(clip.video_path, clip.gps_path), settings, repo=None,
-                               output_root=root / "out", stages=stages)
+        result = process_video(
+            VideoJob(clip.video_path, clip.gps_path),
+            settings,
+            repo=None,
+            output_root=root / "out",
+            stages=stages,
+        )
         process_s = time.perf_counter() - t0
 
     found = sorted(s.plate_text for s in result.sightings)
-    print(json.dumps({
-        "clip": {"resolution": f"{args.width}x{args.height}", "duration_s": args.duration,
-                 "fps": clip.fps, "sample_rate": args.sample_rate},
-        "decode_only": {"frames": n_decoded, "seconds": round(decode_s, 3),
-                        "frames_per_s": round(n_decoded / decode_s, 2),
-                        "x_realtime": round(args.duration / decode_s, 2)},
-        "process_inline": {"frames": result.frames_processed, "seconds": round(process_s, 3),
-                           "frames_per_s": round(result.frames_processed / process_s, 2),
-                           "x_realtime": round(args.duration / process_s, 2)},
-        "process_vs_decode": round(decode_s / process_s, 3),
-        "plates_rendered": sorted(p.text for p in clip.plates),
-        "plates_found": found,
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "clip": {
+                    "resolution": f"{args.width}x{args.height}",
+                    "duration_s": args.duration,
+                    "fps": clip.fps,
+                    "sample_rate": args.sample_rate,
+                },
+                "decode_only": {
+                    "frames": n_decoded,
+                    "seconds": round(decode_s, 3),
+                    "frames_per_s": round(n_decoded / decode_s, 2),
+                    "x_realtime": round(args.duration / decode_s, 2),
+                },
+                "process_inline": {
+                    "frames": result.frames_processed,
+                    "seconds": round(process_s, 3),
+                    "frames_per_s": round(result.frames_processed / process_s, 2),
+                    "x_realtime": round(args.duration / process_s, 2),
+                },
+                "process_vs_decode": round(decode_s / process_s, 3),
+                "plates_rendered": sorted(p.text for p in clip.plates),
+                "plates_found": found,
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,12 @@ def test_demo_finds_the_plates_it_rendered(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DASHCAM_")}
     t0 = time.perf_counter()
     res = subprocess.run(
-        [sys.executable, "-m", "dashcam", "demo"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=240,
+        [sys.executable, "-m", "dashcam", "demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     elapsed = time.perf_counter() - t0
     assert res.returncode == 0, res.stderr

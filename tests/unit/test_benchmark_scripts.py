@@ -21,7 +21,8 @@ def test_there_are_benchmarks_and_queue_is_one_of_them() -> None:
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_each_script_imports_the_syspath_guard_before_anything_else(script: Path) -> None:
     imports = [
-        node for node in ast.parse(script.read_text()).body
+        node
+        for node in ast.parse(script.read_text()).body
         if isinstance(node, ast.Import)
         or (isinstance(node, ast.ImportFrom) and node.module != "__future__")
     ]
@@ -39,13 +40,18 @@ def test_with_the_guard_import_queue_is_the_standard_library(tmp_path: Path) -> 
         (tmp_path / name).write_bytes((BENCHMARKS / name).read_bytes())
     probe = tmp_path / "probe.py"
     probe.write_text("import _syspath\nimport queue\nprint(queue.__file__)\n")
-    out = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True,
-                         check=True, timeout=60).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, str(probe)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
     assert Path(out).resolve().parent != tmp_path.resolve()
     assert Path(out).name == "queue.py"
     # ... and without it the folder's queue.py wins: the guard is what makes the difference.
     bare = subprocess.run(
         [sys.executable, "-c", "import queue; print(queue.__file__)"],
-        capture_output=True, text=True, check=True, timeout=60, cwd=BENCHMARKS,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=BENCHMARKS,
     ).stdout.strip()
     assert Path(bare).resolve().parent == BENCHMARKS

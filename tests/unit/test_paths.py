@@ -11,8 +11,15 @@ from dashcam.store.paths import copy_tree_verified, quick_content_hash, safe_chi
 
 @pytest.mark.parametrize(
     ("value", "ok"),
-    [("front-2024_01.mp4", True), ("../etc", False), ("a/b", False), ("", False),
-     (".hidden", False), ("x" * 129, False), ("a..b", False)],
+    [
+        ("front-2024_01.mp4", True),
+        ("../etc", False),
+        ("a/b", False),
+        ("", False),
+        (".hidden", False),
+        ("x" * 129, False),
+        ("a..b", False),
+    ],
 )
 def test_is_valid_id(value: str, ok: bool) -> None:
     assert is_valid_id(value) is ok

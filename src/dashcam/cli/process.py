@@ -71,7 +71,10 @@ class _Interrupts:
 
 
 def run_and_report(
-    jobs: list[VideoJob], settings: Settings, *, workers: bool,
+    jobs: list[VideoJob],
+    settings: Settings,
+    *,
+    workers: bool,
     drain_timeout_s: float | None = None,
 ) -> list[VideoResult]:
     t0 = time.perf_counter()
@@ -89,8 +92,10 @@ def _run_multiprocess(
     """The multiprocess engine; its scheduler shows the HUD (plain lines off a terminal)."""
     from dashcam.pipeline.engine import EngineOptions, process_videos_multiprocess
 
-    options = EngineOptions() if drain_timeout_s is None else EngineOptions(
-        drain_timeout_s=drain_timeout_s
+    options = (
+        EngineOptions()
+        if drain_timeout_s is None
+        else EngineOptions(drain_timeout_s=drain_timeout_s)
     )
     repo = open_repo(settings)
     with _Interrupts() as interrupts:
@@ -215,7 +220,9 @@ def register(app: typer.Typer) -> None:
         if engine not in ("inline", "multiprocess"):
             raise InputError(f"--engine must be inline or multiprocess, not {engine!r}")
         run_and_report(
-            collect_jobs(videos, gps), settings, workers=engine == "multiprocess",
+            collect_jobs(videos, gps),
+            settings,
+            workers=engine == "multiprocess",
             drain_timeout_s=drain_timeout,
         )
 

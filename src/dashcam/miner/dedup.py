@@ -55,10 +55,10 @@ def choose_bands(n: int, max_distance: int) -> int:
         if probes > 20_000:
             continue
         if width <= _DIRECT_MAX_BITS:
-            build, probe_cost = 2.0 ** width * 0.5 + n * 8.0, n * 1.0
+            build, probe_cost = 2.0**width * 0.5 + n * 8.0, n * 1.0
         else:
             build, probe_cost = n * math.log2(max(n, 2)), n * 2.0 * math.log2(max(n, 2))
-        collisions = n * n / 2.0 ** width
+        collisions = n * n / 2.0**width
         cost = m * build + probes * (probe_cost + 3.0 * collisions)
         if cost < best_cost:
             best_m, best_cost = m, cost

@@ -123,8 +123,9 @@ class EngineStats:
 
 def pool_slots(settings: Settings, prefetch: int) -> int:
     """Frame slots: the detector backlog, what the detector workers hold, one per reader."""
-    return (settings.max_gpu_backlog + settings.num_gpu_workers * prefetch
-            + settings.num_video_readers)
+    return (
+        settings.max_gpu_backlog + settings.num_gpu_workers * prefetch + settings.num_video_readers
+    )
 
 
 class Engine:
@@ -168,29 +169,49 @@ class Engine:
         if not self.runs:
             return []
         for r in self.runs:
-            self._progress[r.video_id] = self.progress_for(r.prepared.job) if self.progress_for \
-                else None
+            self._progress[r.video_id] = (
+                self.progress_for(r.prepared.job) if self.progress_for else None
+            )
         slot_bytes = max(p.info.width * p.info.height * 3 for p in prepared)
         opts = self.options
-        kinds = ([WorkerKind.DETECTOR] * s.num_gpu_workers + [WorkerKind.CPU] * s.num_cpu_workers)
+        kinds = [WorkerKind.DETECTOR] * s.num_gpu_workers + [WorkerKind.CPU] * s.num_cpu_workers
         ctx = forkserver_context()
-        self.board = StatusBoard.create(ctx, StatusLayout(workers=len(kinds),
-                                                          videos=len(self.runs)))
-        self.queue = CentralTaskQueue(soft_limit=s.queue_soft_limit, hard_limit=s.queue_hard_limit,
-                                      max_cpu_backlog=s.max_cpu_backlog)
+        self.board = StatusBoard.create(
+            ctx, StatusLayout(workers=len(kinds), videos=len(self.runs))
+        )
+        self.queue = CentralTaskQueue(
+            soft_limit=s.queue_soft_limit,
+            hard_limit=s.queue_hard_limit,
+            max_cpu_backlog=s.max_cpu_backlog,
+        )
         self.store = FrameStore(slots=pool_slots(s, opts.prefetch), slot_bytes=slot_bytes)
         self.stats.pool_slots, self.stats.slot_bytes = self.store.slots, slot_bytes
-        self.pool = WorkerPool(ctx, self.board, s, kinds=kinds,
-                               heartbeat_interval_s=opts.heartbeat_interval_s,
-                               threads=opts.worker_threads)
-        hud = HudOptions(video_names=tuple(r.prepared.job.video_path.name for r in self.runs),
-                         stale_after_s=opts.stale_after_s, hud=opts.hud,
-                         log_interval_s=opts.log_interval_s, pool_slots=self.store.slots)
-        self.scheduler = ctx.Process(target=scheduler_main, args=(self.board, hud),
-                                     name="dashcam-scheduler", daemon=True)
+        self.pool = WorkerPool(
+            ctx,
+            self.board,
+            s,
+            kinds=kinds,
+            heartbeat_interval_s=opts.heartbeat_interval_s,
+            threads=opts.worker_threads,
+        )
+        hud = HudOptions(
+            video_names=tuple(r.prepared.job.video_path.name for r in self.runs),
+            stale_after_s=opts.stale_after_s,
+            hud=opts.hud,
+            log_interval_s=opts.log_interval_s,
+            pool_slots=self.store.slots,
+        )
+        self.scheduler = ctx.Process(
+            target=scheduler_main, args=(self.board, hud), name="dashcam-scheduler", daemon=True
+        )
         self.readers = VideoReaders(
-            self.runs, count=s.num_video_readers, store=self.store, queue=self.queue,
-            output_root=self.output_root, stop=self.stop, wake=self._wake,
+            self.runs,
+            count=s.num_video_readers,
+            store=self.store,
+            queue=self.queue,
+            output_root=self.output_root,
+            stop=self.stop,
+            wake=self._wake,
             task_ids=self._task_ids,
         )
         try:
@@ -207,8 +228,9 @@ class Engine:
             self._close()
         errors = [r for r in self.runs if r.error is not None]
         if errors:
-            raise DashcamError("; ".join(f"{r.prepared.job.video_path.name}: {r.error}"
-                                         for r in errors))
+            raise DashcamError(
+                "; ".join(f"{r.prepared.job.video_path.name}: {r.error}" for r in errors)
+            )
         return [r.result for r in self.runs if r.result is not None]
 
     # --- the event loop -------------------------------------------------------------------
@@ -278,8 +300,9 @@ class Engine:
         for task in reversed(lost):
             task.attempts += 1
             if task.attempts >= self.options.max_task_attempts:
-                self._fail_task(task, f"{task.category} task lost with its worker "
-                                      f"{task.attempts} times")
+                self._fail_task(
+                    task, f"{task.category} task lost with its worker {task.attempts} times"
+                )
                 continue
             self.stats.requeued_tasks += 1
             self.queue.put(task, front=True)
@@ -339,14 +362,27 @@ class Engine:
             self._fail_task(task, f"unexpected {type(res).__name__} result from {cat}")
         self._release(task)
 
-    def _next(self, task: Task, category: TaskCategory, analysis: FrameAnalysis,
-              *, keep_frame: bool = False) -> None:
+    def _next(
+        self,
+        task: Task,
+        category: TaskCategory,
+        analysis: FrameAnalysis,
+        *,
+        keep_frame: bool = False,
+    ) -> None:
         frame = task.frame if keep_frame else None
         if frame is not None:
             self.store.retain(frame)  # the next task's own reference
-        self.queue.put(Task(task_id=next(self._task_ids), category=category,
-                            video_id=task.video_id, payload=analysis, seq=task.seq,
-                            frame=frame))
+        self.queue.put(
+            Task(
+                task_id=next(self._task_ids),
+                category=category,
+                video_id=task.video_id,
+                payload=analysis,
+                seq=task.seq,
+                frame=frame,
+            )
+        )
 
     def _release(self, task: Task) -> None:
         if task.frame is not None:
@@ -362,10 +398,17 @@ class Engine:
         seq = task.seq
         for k, ev in enumerate(out.ended):
             run.smoothing += 1
-            self.queue.put(Task(task_id=next(self._task_ids), category=TC.PLATE_SMOOTH,
-                                video_id=run.video_id, key=(seq, k),
-                                payload=SmoothInput(ev, self.settings.min_track_reads,
-                                                    self.settings.enable_ocr)))
+            self.queue.put(
+                Task(
+                    task_id=next(self._task_ids),
+                    category=TC.PLATE_SMOOTH,
+                    video_id=run.video_id,
+                    key=(seq, k),
+                    payload=SmoothInput(
+                        ev, self.settings.min_track_reads, self.settings.enable_ocr
+                    ),
+                )
+            )
         if isinstance(task.payload, TrackInput) and task.payload.analysis is None:
             run.closed = True
             return
@@ -394,9 +437,15 @@ class Engine:
         if not run.track_busy and run.next_track in run.ready:
             analysis = run.ready.pop(run.next_track)
             run.track_busy = True
-            self.queue.put(Task(task_id=next(self._task_ids), category=TC.VEHICLE_TRACK,
-                                video_id=run.video_id, seq=run.next_track,
-                                payload=TrackInput(analysis, run.track_state, run.folder)))
+            self.queue.put(
+                Task(
+                    task_id=next(self._task_ids),
+                    category=TC.VEHICLE_TRACK,
+                    video_id=run.video_id,
+                    seq=run.next_track,
+                    payload=TrackInput(analysis, run.track_state, run.folder),
+                )
+            )
             return
         if not run.reading_done or run.track_busy or run.tracked < run.read:
             return
@@ -405,34 +454,61 @@ class Engine:
                 run.closed = True  # no frame was tracked
             else:
                 run.track_busy = True
-                self.queue.put(Task(task_id=next(self._task_ids), category=TC.VEHICLE_TRACK,
-                                    video_id=run.video_id, seq=run.read,
-                                    payload=TrackInput(None, run.track_state, run.folder)))
+                self.queue.put(
+                    Task(
+                        task_id=next(self._task_ids),
+                        category=TC.VEHICLE_TRACK,
+                        video_id=run.video_id,
+                        seq=run.read,
+                        payload=TrackInput(None, run.track_state, run.folder),
+                    )
+                )
                 return
         if run.smoothing:
             return
         s = self.settings
         if not run.summary_queued:
             run.summary_queued = True
-            self.queue.put(Task(task_id=next(self._task_ids), category=TC.SUMMARY,
-                                video_id=run.video_id,
-                                payload=SummaryInput(run.ordered_sightings(),
-                                                     run.prepared.facts.start_utc_ms,
-                                                     run.prepared.track, s.gps_max_gap_s)))
+            self.queue.put(
+                Task(
+                    task_id=next(self._task_ids),
+                    category=TC.SUMMARY,
+                    video_id=run.video_id,
+                    payload=SummaryInput(
+                        run.ordered_sightings(),
+                        run.prepared.facts.start_utc_ms,
+                        run.prepared.track,
+                        s.gps_max_gap_s,
+                    ),
+                )
+            )
         elif run.summary is not None and not run.writing:
             run.writing = True
-            db_url = (self.repo.engine.url.render_as_string(hide_password=False)
-                      if self.repo is not None else None)
-            self.queue.put(Task(
-                task_id=next(self._task_ids), category=TC.FINAL_WRITE, video_id=run.video_id,
-                payload=FinalWriteInput(
-                    db_url=db_url, folder=run.folder, facts=run.prepared.facts,
-                    sightings=run.summary, observations=run.observations,
-                    track=run.prepared.track, model_info=self._model_info(),
-                    stats=run.stats(), ocr_enabled=s.enable_ocr, notes=run.notes(),
-                    gps_max_gap_s=s.gps_max_gap_s,
-                ),
-            ))
+            db_url = (
+                self.repo.engine.url.render_as_string(hide_password=False)
+                if self.repo is not None
+                else None
+            )
+            self.queue.put(
+                Task(
+                    task_id=next(self._task_ids),
+                    category=TC.FINAL_WRITE,
+                    video_id=run.video_id,
+                    payload=FinalWriteInput(
+                        db_url=db_url,
+                        folder=run.folder,
+                        facts=run.prepared.facts,
+                        sightings=run.summary,
+                        observations=run.observations,
+                        track=run.prepared.track,
+                        model_info=self._model_info(),
+                        stats=run.stats(),
+                        ocr_enabled=s.enable_ocr,
+                        notes=run.notes(),
+                        gps_max_gap_s=s.gps_max_gap_s,
+                    ),
+                )
+            )
 
     def _model_info(self) -> dict[str, Any]:
         """The inline runner's ``model_info``, from the names the workers reported."""
@@ -475,8 +551,13 @@ class Engine:
             row[V_TRACKED] = r.tracked
             frames += r.tracked
             if not r.finished:
-                row[V_STATE] = (VIDEO_WAITING if r.folder is None else
-                                VIDEO_READING if not r.reading_done else VIDEO_FINISHING)
+                row[V_STATE] = (
+                    VIDEO_WAITING
+                    if r.folder is None
+                    else VIDEO_READING
+                    if not r.reading_done
+                    else VIDEO_FINISHING
+                )
         b.globals[G_FRAMES] = frames
         b.globals[G_SLOTS_USED] = self.store.in_use
 
@@ -551,6 +632,12 @@ def process_videos_multiprocess(
     options: EngineOptions | None = None,
 ) -> list[VideoResult]:
     """``process_videos`` on the multiprocess engine: same arguments, same results."""
-    engine = Engine(settings, repo=repo, output_root=output_root, progress_for=progress_for,
-                    stop=stop, options=options)
+    engine = Engine(
+        settings,
+        repo=repo,
+        output_root=output_root,
+        progress_for=progress_for,
+        stop=stop,
+        options=options,
+    )
     return engine.run(jobs)

@@ -65,8 +65,9 @@ class FrameStore:
 
     def __init__(self, *, slots: int, slot_bytes: int) -> None:
         if slots < 1 or slot_bytes < 1:
-            raise DashcamError(f"frame store needs slots >= 1 and bytes >= 1, got {slots}, "
-                               f"{slot_bytes}")
+            raise DashcamError(
+                f"frame store needs slots >= 1 and bytes >= 1, got {slots}, {slot_bytes}"
+            )
         self.slot_bytes = slot_bytes
         self._run = f"{segment_prefix()}{secrets.token_hex(3)}-"
         self._segments: list[shared_memory.SharedMemory] = []
@@ -80,8 +81,9 @@ class FrameStore:
         try:
             for i in range(slots):
                 self._segments.append(
-                    shared_memory.SharedMemory(name=f"{self._run}f{i}", create=True,
-                                               size=slot_bytes)
+                    shared_memory.SharedMemory(
+                        name=f"{self._run}f{i}", create=True, size=slot_bytes
+                    )
                 )
         except BaseException:
             self.close()
@@ -183,4 +185,3 @@ class FrameViewer:
             with contextlib.suppress(BufferError):
                 seg.close()
         self._open.clear()
-

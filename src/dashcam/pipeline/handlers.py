@@ -107,8 +107,15 @@ class Handlers:
     def final_write(self, p: FinalWriteInput) -> FinalWriteOutput:
         repo = self.repo(p.db_url) if p.db_url else None
         out_dir, detections = FinalWriteStage(repo, gps_max_gap_s=p.gps_max_gap_s).run(
-            p.folder, p.facts, p.sightings, p.observations, track=p.track,
-            model_info=p.model_info, stats=p.stats, ocr_enabled=p.ocr_enabled, notes=p.notes,
+            p.folder,
+            p.facts,
+            p.sightings,
+            p.observations,
+            track=p.track,
+            model_info=p.model_info,
+            stats=p.stats,
+            ocr_enabled=p.ocr_enabled,
+            notes=p.notes,
         )
         return FinalWriteOutput(output_dir=out_dir, detections=detections)
 
@@ -137,5 +144,8 @@ def track(p: TrackInput) -> TrackOutput:
     for k, o in enumerate(observations):
         if o.crop_path and k < len(p.analysis.plate_crops):
             p.folder.write_crop(o.crop_path, p.analysis.plate_crops[k])
-    return TrackOutput(observations=observations, ended=ended,
-                       state=pickle.dumps(stage, protocol=pickle.HIGHEST_PROTOCOL))
+    return TrackOutput(
+        observations=observations,
+        ended=ended,
+        state=pickle.dumps(stage, protocol=pickle.HIGHEST_PROTOCOL),
+    )

@@ -108,8 +108,12 @@ class VideoReaders:
                     video_id=run.video_id, frame_index=frame.frame_index, pts_s=frame.pts_s
                 )
                 task = Task(
-                    task_id=next(self.task_ids), category=TaskCategory.VEHICLE_DETECT,
-                    video_id=run.video_id, payload=analysis, seq=run.read, frame=ref,
+                    task_id=next(self.task_ids),
+                    category=TaskCategory.VEHICLE_DETECT,
+                    video_id=run.video_id,
+                    payload=analysis,
+                    seq=run.read,
+                    frame=ref,
                 )
                 run.read += 1
                 self.queue.put(task, new_frame=True)

@@ -80,8 +80,11 @@ def all_idle(board: StatusBoard) -> bool:
 
 
 def stale_workers(board: StatusBoard, stale_after_s: float, now: float) -> list[int]:
-    return [i for i in range(board.layout.workers)
-            if board.workers[i, W_PID] and board.heartbeat_age_s(i, now) > stale_after_s]
+    return [
+        i
+        for i in range(board.layout.workers)
+        if board.workers[i, W_PID] and board.heartbeat_age_s(i, now) > stale_after_s
+    ]
 
 
 def render(board: StatusBoard, opts: HudOptions, fps: float, now: float) -> Group:
@@ -99,9 +102,15 @@ def render(board: StatusBoard, opts: HudOptions, fps: float, now: float) -> Grou
         cat = board.worker_category(i)
         age = board.heartbeat_age_s(i, now)
         beat = f"{age:.1f}s" + (" [red]STALE[/]" if i in stale else "")
-        workers.add_row(str(i), board.worker_kind(i).value, str(int(board.workers[i, W_PID])),
-                        cat.value if cat else "-", "yes" if board.workers[i, W_BUSY] else "",
-                        beat, str(int(board.workers[i, W_DONE])))
+        workers.add_row(
+            str(i),
+            board.worker_kind(i).value,
+            str(int(board.workers[i, W_PID])),
+            cat.value if cat else "-",
+            "yes" if board.workers[i, W_BUSY] else "",
+            beat,
+            str(int(board.workers[i, W_DONE])),
+        )
     videos = Table(title=f"videos — {fps:.1f} frames/s", show_edge=False)
     for col in ("video", "state", "read", "tracked", "ETA"):
         videos.add_column(col)
@@ -110,16 +119,23 @@ def render(board: StatusBoard, opts: HudOptions, fps: float, now: float) -> Grou
         total = int(row[V_TOTAL])
         done = int(row[V_TRACKED])
         eta = f"{(total - done) / fps:.0f}s" if fps > 0 and total > done else "-"
-        videos.add_row(name, _STATES[int(row[V_STATE])], str(int(row[V_READ])),
-                       f"{done}/{total if total >= 0 else '?'}", eta)
+        videos.add_row(
+            name,
+            _STATES[int(row[V_STATE])],
+            str(int(row[V_READ])),
+            f"{done}/{total if total >= 0 else '?'}",
+            eta,
+        )
     g = board.globals
     flags = []
     if g[G_STOP]:
         flags.append("[yellow]stopping: draining queued work[/]")
     if g[G_TERMINATE]:
         flags.append("[red]terminating[/]")
-    footer = (f"frame slots in use {int(g[G_SLOTS_USED])}/{opts.pool_slots}  "
-              f"restarts {int(g[G_RESTARTS])}  {' '.join(flags)}")
+    footer = (
+        f"frame slots in use {int(g[G_SLOTS_USED])}/{opts.pool_slots}  "
+        f"restarts {int(g[G_RESTARTS])}  {' '.join(flags)}"
+    )
     return Group(queues, workers, videos, footer)
 
 
@@ -128,12 +144,16 @@ def progress_lines(board: StatusBoard, opts: HudOptions, fps: float, now: float)
     for v, name in enumerate(opts.video_names):
         row = board.videos[v]
         total = int(row[V_TOTAL])
-        lines.append(f"progress {name} {_STATES[int(row[V_STATE])]} tracked "
-                     f"{int(row[V_TRACKED])}/{total if total >= 0 else '?'} read "
-                     f"{int(row[V_READ])} fps {fps:.1f}")
+        lines.append(
+            f"progress {name} {_STATES[int(row[V_STATE])]} tracked "
+            f"{int(row[V_TRACKED])}/{total if total >= 0 else '?'} read "
+            f"{int(row[V_READ])} fps {fps:.1f}"
+        )
     for i in stale_workers(board, opts.stale_after_s, now):
-        lines.append(f"stale worker {i} pid {int(board.workers[i, W_PID])}: no heartbeat "
-                     f"for {board.heartbeat_age_s(i, now):.0f}s")
+        lines.append(
+            f"stale worker {i} pid {int(board.workers[i, W_PID])}: no heartbeat "
+            f"for {board.heartbeat_age_s(i, now):.0f}s"
+        )
     return lines
 
 
@@ -146,8 +166,9 @@ def scheduler_main(board: StatusBoard, opts: HudOptions) -> None:
     last_log = 0.0
     live: Live | None = None
     if live_hud:
-        live = Live(console=console, refresh_per_second=max(1, round(1 / opts.refresh_s)),
-                    transient=False)
+        live = Live(
+            console=console, refresh_per_second=max(1, round(1 / opts.refresh_s)), transient=False
+        )
         live.start()
     try:
         while not board.globals[G_QUIT]:

@@ -45,8 +45,7 @@ class StatusLayout:
 
     @property
     def size(self) -> int:
-        return (self.workers * W_COLS + len(CATEGORIES) * C_COLS + self.videos * V_COLS
-                + G_COLS)
+        return self.workers * W_COLS + len(CATEGORIES) * C_COLS + self.videos * V_COLS + G_COLS
 
 
 class StatusBoard:
@@ -63,7 +62,7 @@ class StatusBoard:
         self.workers = flat[:a].reshape(w, W_COLS)
         self.categories = flat[a:b].reshape(len(CATEGORIES), C_COLS)
         self.videos = flat[b:c].reshape(v, V_COLS)
-        self.globals = flat[c:c + G_COLS]
+        self.globals = flat[c : c + G_COLS]
 
     @classmethod
     def create(cls, ctx: BaseContext, layout: StatusLayout) -> StatusBoard:

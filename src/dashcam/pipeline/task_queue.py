@@ -26,7 +26,9 @@ from dashcam.stages.category import TaskCategory, WorkerKind
 CATEGORIES: tuple[TaskCategory, ...] = tuple(TaskCategory)
 #: Categories every frame passes through, in order (OCR is skipped without plates).
 FRAME_CATEGORIES: tuple[TaskCategory, ...] = (
-    TaskCategory.VEHICLE_DETECT, TaskCategory.PLATE_DETECT, TaskCategory.OCR,
+    TaskCategory.VEHICLE_DETECT,
+    TaskCategory.PLATE_DETECT,
+    TaskCategory.OCR,
     TaskCategory.VEHICLE_TRACK,
 )
 
@@ -39,7 +41,11 @@ class CentralTaskQueue:
     """
 
     def __init__(
-        self, *, soft_limit: int, hard_limit: int, max_cpu_backlog: int | None = None,
+        self,
+        *,
+        soft_limit: int,
+        hard_limit: int,
+        max_cpu_backlog: int | None = None,
         max_slowdown_s: float = 0.05,
     ) -> None:
         self.soft_limit = soft_limit
@@ -76,9 +82,7 @@ class CentralTaskQueue:
             self._completed[category] += 1
             self._cond.notify_all()
 
-    def wait_for_room(
-        self, stop: threading.Event | None, *, poll_s: float = 0.1
-    ) -> bool:
+    def wait_for_room(self, stop: threading.Event | None, *, poll_s: float = 0.1) -> bool:
         """Block while a category is at the hard limit (or too many analysed frames wait
         for the CPU stages); sleep a little above the soft limit. False when ``stop`` was
         set meanwhile."""

@@ -51,8 +51,7 @@ def worker_main(
     pid = os.getpid()
     board.register(index, pid, kind)
     inbox: queue.SimpleQueue[Task | Stop] = queue.SimpleQueue()
-    threading.Thread(target=_receive, args=(conn, inbox), daemon=True,
-                     name="dashcam-inbox").start()
+    threading.Thread(target=_receive, args=(conn, inbox), daemon=True, name="dashcam-inbox").start()
     current: TaskCategory | None = None
     try:
         conn.send(Ready(worker=index, pid=pid, want=board.busiest(kind)))
@@ -96,7 +95,18 @@ def _run(
         result, name = handlers.run(task)
     except Exception as exc:
         log.debug("task %s failed", task.task_id, exc_info=True)
-        return Failed(worker=index, task_id=task.task_id, error=describe(exc),
-                      traceback=traceback.format_exc(), want=board.busiest(kind))
-    return Done(worker=index, task_id=task.task_id, result=result, stage_name=name,
-                want=board.busiest(kind), elapsed_s=time.perf_counter() - t0)
+        return Failed(
+            worker=index,
+            task_id=task.task_id,
+            error=describe(exc),
+            traceback=traceback.format_exc(),
+            want=board.busiest(kind),
+        )
+    return Done(
+        worker=index,
+        task_id=task.task_id,
+        result=result,
+        stage_name=name,
+        want=board.busiest(kind),
+        elapsed_s=time.perf_counter() - t0,
+    )

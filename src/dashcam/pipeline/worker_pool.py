@@ -83,8 +83,15 @@ class WorkerPool:
         ours, theirs = self.ctx.Pipe(duplex=True)
         proc = self.ctx.Process(
             target=worker_main,
-            args=(index, kind, theirs, self.board, self.settings, self.heartbeat_interval_s,
-                  self.threads),
+            args=(
+                index,
+                kind,
+                theirs,
+                self.board,
+                self.settings,
+                self.heartbeat_interval_s,
+                self.threads,
+            ),
             name=f"dashcam-{kind.value}-{index}",
             daemon=True,
         )
@@ -100,8 +107,13 @@ class WorkerPool:
         fresh = self._spawn(handle.index, handle.kind)
         self.workers[handle.index] = fresh
         self.restarts += 1
-        log.warning("worker %s (pid %s) died; restarted as pid %s, %d task(s) re-queued",
-                    handle.index, handle.pid, fresh.process.pid, len(lost))
+        log.warning(
+            "worker %s (pid %s) died; restarted as pid %s, %d task(s) re-queued",
+            handle.index,
+            handle.pid,
+            fresh.process.pid,
+            len(lost),
+        )
         return fresh, lost
 
     @staticmethod

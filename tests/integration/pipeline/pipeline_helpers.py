@@ -23,8 +23,14 @@ def engine_settings(data_dir: Path, **overrides: object) -> Settings:
 def sighting_facts(result: VideoResult) -> list[tuple[object, ...]]:
     """What a user compares: plate text, time span, reads, box and position."""
     return [
-        (s.plate_text, round(s.first_s, 3), round(s.last_s, 3), s.n_reads, s.best_frame_index,
-         tuple(round(v, 1) for v in s.best_xyxy),
-         (round(s.position.lat, 6), round(s.position.lon, 6)) if s.position else None)
+        (
+            s.plate_text,
+            round(s.first_s, 3),
+            round(s.last_s, 3),
+            s.n_reads,
+            s.best_frame_index,
+            tuple(round(v, 1) for v in s.best_xyxy),
+            (round(s.position.lat, 6), round(s.position.lon, 6)) if s.position else None,
+        )
         for s in result.sightings
     ]

@@ -19,9 +19,23 @@ from dashcam.pipeline.frame_store import leftover_segments
 def _start(video: Path, data_dir: Path) -> tuple[subprocess.Popen[str], list[str]]:
     env = {**os.environ, "DASHCAM_DATA_DIR": str(data_dir), "NUM_CPU_WORKERS": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dashcam", "process", "--engine", "multiprocess",
-         "--sample-rate", "2", "--gpu-workers", "1", str(video)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "dashcam",
+            "process",
+            "--engine",
+            "multiprocess",
+            "--sample-rate",
+            "2",
+            "--gpu-workers",
+            "1",
+            str(video),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     lines: list[str] = []
 
@@ -64,9 +78,7 @@ def test_first_ctrl_c_drains_and_writes_partial_results(
     assert leftover_segments(proc.pid) == []
 
 
-def test_second_ctrl_c_terminates_without_leftovers(
-    reference: Reference, tmp_path: Path
-) -> None:
+def test_second_ctrl_c_terminates_without_leftovers(reference: Reference, tmp_path: Path) -> None:
     proc, lines = _start(reference.clips[0].video_path, tmp_path / "data")
     _wait_for_tracked_frames(lines, 2)
     proc.send_signal(signal.SIGINT)

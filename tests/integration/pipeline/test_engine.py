@@ -20,11 +20,8 @@ from dashcam.stages.category import WorkerKind
 QUIET = EngineOptions(log_interval_s=0, hud=False)
 
 
-def test_same_sightings_as_inline_for_several_videos(
-    reference: Reference, tmp_path: Path
-) -> None:
-    settings = engine_settings(tmp_path, num_gpu_workers=2, num_cpu_workers=2,
-                               num_video_readers=2)
+def test_same_sightings_as_inline_for_several_videos(reference: Reference, tmp_path: Path) -> None:
+    settings = engine_settings(tmp_path, num_gpu_workers=2, num_cpu_workers=2, num_video_readers=2)
     engine = Engine(settings, repo=None, options=QUIET)
     results = engine.run([VideoJob(c.video_path) for c in reference.clips])
 
@@ -46,8 +43,14 @@ def test_slow_stages_never_push_a_queue_past_the_hard_limit(
     reference: Reference, tmp_path: Path
 ) -> None:
     # One detector worker is far slower than decoding: the readers must wait.
-    settings = engine_settings(tmp_path, num_gpu_workers=1, num_cpu_workers=1,
-                               max_gpu_backlog=16, queue_soft_limit=2, queue_hard_limit=4)
+    settings = engine_settings(
+        tmp_path,
+        num_gpu_workers=1,
+        num_cpu_workers=1,
+        max_gpu_backlog=16,
+        queue_soft_limit=2,
+        queue_hard_limit=4,
+    )
     engine = Engine(settings, repo=None, options=QUIET)
     (result,) = engine.run([VideoJob(reference.clips[0].video_path)])
 
@@ -64,9 +67,14 @@ def test_frame_pool_bounds_memory_whatever_the_video_length(
 ) -> None:
     peaks = []
     for max_frames in (6, 0):  # a few frames, then the whole clip
-        settings = engine_settings(tmp_path / str(max_frames), num_gpu_workers=1,
-                                   num_cpu_workers=1, num_video_readers=1, max_gpu_backlog=1,
-                                   max_frames=max_frames)
+        settings = engine_settings(
+            tmp_path / str(max_frames),
+            num_gpu_workers=1,
+            num_cpu_workers=1,
+            num_video_readers=1,
+            max_gpu_backlog=1,
+            max_frames=max_frames,
+        )
         engine = Engine(settings, repo=None, options=QUIET)
         (result,) = engine.run([VideoJob(reference.clips[0].video_path)])
         peaks.append((engine.stats.peak_slots_in_use, engine.stats.pool_slots, result))
@@ -77,8 +85,9 @@ def test_frame_pool_bounds_memory_whatever_the_video_length(
     assert sighting_facts(long) == sighting_facts(reference.results[0])
 
 
-def _kill_busy_workers(engine: Engine, kinds: list[WorkerKind], killed: list[int],
-                       done: threading.Event) -> None:
+def _kill_busy_workers(
+    engine: Engine, kinds: list[WorkerKind], killed: list[int], done: threading.Event
+) -> None:
     """SIGKILL one busy worker of each kind once it has done some work."""
     deadline = time.monotonic() + 60
     while kinds and not done.is_set() and time.monotonic() < deadline:
@@ -87,8 +96,12 @@ def _kill_busy_workers(engine: Engine, kinds: list[WorkerKind], killed: list[int
             for i in range(board.layout.workers):
                 kind = board.worker_kind(i)
                 pid = int(board.workers[i, W_PID])
-                if (kind in kinds and pid and board.workers[i, W_BUSY]
-                        and board.workers[i, W_DONE] >= 3):
+                if (
+                    kind in kinds
+                    and pid
+                    and board.workers[i, W_BUSY]
+                    and board.workers[i, W_DONE] >= 3
+                ):
                     os.kill(pid, signal.SIGKILL)
                     killed.append(pid)
                     kinds.remove(kind)
@@ -132,6 +145,7 @@ def test_stop_drains_and_writes_partial_results(
         def update(done: int, total: int | None) -> None:
             if done >= stop_after_frames:
                 stop.set()
+
         return update
 
     engine = Engine(settings, repo=None, stop=stop, progress_for=progress_for, options=QUIET)

@@ -15,9 +15,7 @@ def brute(h: np.ndarray, d: int) -> set[tuple[int, int]]:
 
 # bands 0 and 4 and 9 use the direct-address bucket table here, 3 (22-bit bands, few
 # keys) the sorted-key search
-@pytest.mark.parametrize(
-    ("d", "bands"), [(0, 0), (3, 0), (6, 0), (8, 0), (8, 3), (8, 4), (8, 9)]
-)
+@pytest.mark.parametrize(("d", "bands"), [(0, 0), (3, 0), (6, 0), (8, 0), (8, 3), (8, 4), (8, 9)])
 def test_hash_pairs_finds_exactly_the_close_pairs(d: int, bands: int) -> None:
     rng = np.random.default_rng(d + bands)
     base = rng.integers(0, 2**63, 60, dtype=np.int64).astype(np.uint64) << np.uint64(1)

@@ -17,8 +17,13 @@ from dashcam.stages.records import FrameAnalysis
 
 
 def _task(i: int, category: TaskCategory = TaskCategory.VEHICLE_DETECT) -> Task:
-    return Task(task_id=i, category=category, video_id="v",
-                payload=FrameAnalysis(video_id="v", frame_index=i, pts_s=0.0), seq=i)
+    return Task(
+        task_id=i,
+        category=category,
+        video_id="v",
+        payload=FrameAnalysis(video_id="v", frame_index=i, pts_s=0.0),
+        seq=i,
+    )
 
 
 def test_readers_block_at_the_hard_limit_until_a_frame_passes() -> None:
@@ -31,8 +36,12 @@ def test_readers_block_at_the_hard_limit_until_a_frame_passes() -> None:
     time.sleep(0.2)
     assert not passed.is_set()
     # the frame leaves every frame category: tracked
-    for c in (TaskCategory.VEHICLE_DETECT, TaskCategory.PLATE_DETECT, TaskCategory.OCR,
-              TaskCategory.VEHICLE_TRACK):
+    for c in (
+        TaskCategory.VEHICLE_DETECT,
+        TaskCategory.PLATE_DETECT,
+        TaskCategory.OCR,
+        TaskCategory.VEHICLE_TRACK,
+    ):
         q.complete(c)
     t.join(2)
     assert passed.is_set()
