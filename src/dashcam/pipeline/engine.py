@@ -31,7 +31,7 @@ from typing import Any
 
 from dashcam.config import Settings
 from dashcam.errors import DashcamError
-from dashcam.pipeline.frame_store import FrameStore
+from dashcam.pipeline.frame_store import FrameRef, FrameStore
 from dashcam.pipeline.inline import Progress, VideoJob, VideoResult
 from dashcam.pipeline.prepare import prepare
 from dashcam.pipeline.reader import VideoReaders
@@ -66,6 +66,7 @@ from dashcam.pipeline.tasks import (
     Failed,
     FinalWriteInput,
     FinalWriteOutput,
+    Payload,
     Ready,
     SmoothInput,
     SummaryInput,
@@ -373,16 +374,27 @@ class Engine:
         frame = task.frame if keep_frame else None
         if frame is not None:
             self.store.retain(frame)  # the next task's own reference
-        self.queue.put(
-            Task(
-                task_id=next(self._task_ids),
-                category=category,
-                video_id=task.video_id,
-                payload=analysis,
-                seq=task.seq,
-                frame=frame,
-            )
+        self._submit(
+            category,
+            task.video_id,
+            payload=analysis,
+            seq=task.seq,
+            frame=frame,
         )
+
+    def _submit(
+        self,
+        category: TaskCategory,
+        video_id: str,
+        payload: Payload,
+        *,
+        seq: int = -1,
+        key: tuple[int, int] = (0, 0),
+        frame: FrameRef | None = None,
+    ) -> None:
+        """Queue a new task (a fresh id) for one video."""
+        task_id = next(self._task_ids)
+        self.queue.put(Task(task_id, category, video_id, payload, seq=seq, frame=frame, key=key))
 
     def _release(self, task: Task) -> None:
         if task.frame is not None:
@@ -398,16 +410,11 @@ class Engine:
         seq = task.seq
         for k, ev in enumerate(out.ended):
             run.smoothing += 1
-            self.queue.put(
-                Task(
-                    task_id=next(self._task_ids),
-                    category=TC.PLATE_SMOOTH,
-                    video_id=run.video_id,
-                    key=(seq, k),
-                    payload=SmoothInput(
-                        ev, self.settings.min_track_reads, self.settings.enable_ocr
-                    ),
-                )
+            self._submit(
+                TC.PLATE_SMOOTH,
+                run.video_id,
+                key=(seq, k),
+                payload=SmoothInput(ev, self.settings.min_track_reads, self.settings.enable_ocr),
             )
         if isinstance(task.payload, TrackInput) and task.payload.analysis is None:
             run.closed = True
@@ -437,14 +444,11 @@ class Engine:
         if not run.track_busy and run.next_track in run.ready:
             analysis = run.ready.pop(run.next_track)
             run.track_busy = True
-            self.queue.put(
-                Task(
-                    task_id=next(self._task_ids),
-                    category=TC.VEHICLE_TRACK,
-                    video_id=run.video_id,
-                    seq=run.next_track,
-                    payload=TrackInput(analysis, run.track_state, run.folder),
-                )
+            self._submit(
+                TC.VEHICLE_TRACK,
+                run.video_id,
+                seq=run.next_track,
+                payload=TrackInput(analysis, run.track_state, run.folder),
             )
             return
         if not run.reading_done or run.track_busy or run.tracked < run.read:
@@ -454,14 +458,11 @@ class Engine:
                 run.closed = True  # no frame was tracked
             else:
                 run.track_busy = True
-                self.queue.put(
-                    Task(
-                        task_id=next(self._task_ids),
-                        category=TC.VEHICLE_TRACK,
-                        video_id=run.video_id,
-                        seq=run.read,
-                        payload=TrackInput(None, run.track_state, run.folder),
-                    )
+                self._submit(
+                    TC.VEHICLE_TRACK,
+                    run.video_id,
+                    seq=run.read,
+                    payload=TrackInput(None, run.track_state, run.folder),
                 )
                 return
         if run.smoothing:
@@ -469,18 +470,15 @@ class Engine:
         s = self.settings
         if not run.summary_queued:
             run.summary_queued = True
-            self.queue.put(
-                Task(
-                    task_id=next(self._task_ids),
-                    category=TC.SUMMARY,
-                    video_id=run.video_id,
-                    payload=SummaryInput(
-                        run.ordered_sightings(),
-                        run.prepared.facts.start_utc_ms,
-                        run.prepared.track,
-                        s.gps_max_gap_s,
-                    ),
-                )
+            self._submit(
+                TC.SUMMARY,
+                run.video_id,
+                payload=SummaryInput(
+                    run.ordered_sightings(),
+                    run.prepared.facts.start_utc_ms,
+                    run.prepared.track,
+                    s.gps_max_gap_s,
+                ),
             )
         elif run.summary is not None and not run.writing:
             run.writing = True
@@ -489,25 +487,22 @@ class Engine:
                 if self.repo is not None
                 else None
             )
-            self.queue.put(
-                Task(
-                    task_id=next(self._task_ids),
-                    category=TC.FINAL_WRITE,
-                    video_id=run.video_id,
-                    payload=FinalWriteInput(
-                        db_url=db_url,
-                        folder=run.folder,
-                        facts=run.prepared.facts,
-                        sightings=run.summary,
-                        observations=run.observations,
-                        track=run.prepared.track,
-                        model_info=self._model_info(),
-                        stats=run.stats(),
-                        ocr_enabled=s.enable_ocr,
-                        notes=run.notes(),
-                        gps_max_gap_s=s.gps_max_gap_s,
-                    ),
-                )
+            self._submit(
+                TC.FINAL_WRITE,
+                run.video_id,
+                payload=FinalWriteInput(
+                    db_url=db_url,
+                    folder=run.folder,
+                    facts=run.prepared.facts,
+                    sightings=run.summary,
+                    observations=run.observations,
+                    track=run.prepared.track,
+                    model_info=self._model_info(),
+                    stats=run.stats(),
+                    ocr_enabled=s.enable_ocr,
+                    notes=run.notes(),
+                    gps_max_gap_s=s.gps_max_gap_s,
+                ),
             )
 
     def _model_info(self) -> dict[str, Any]:
