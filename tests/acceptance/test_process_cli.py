@@ -79,6 +79,12 @@ def test_process_reports_every_rendered_plate_once_near_the_track(
     assert found.returncode == 0, found.stderr
     hits = [json.loads(line) for line in found.stdout.splitlines()]
     assert [h["plate_text"] for h in hits] == [target]
+    # The table, piped (no terminal width): whole plate text and video id, no ellipsis.
+    env_no_columns = {k: v for k, v in env.items() if k != "COLUMNS"}
+    table = run(["plates", "search", wrong], env_no_columns)
+    assert table.returncode == 0, table.stderr
+    assert target in table.stdout and meta["video"]["video_id"] in table.stdout
+    assert "…" not in table.stdout
     gj = json.loads(run(["export", "--format", "geojson"], env).stdout)
     assert len(gj["features"]) == len(clip.plates)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +18,9 @@ from dashcam.store.database import make_engine
 from dashcam.store.results import ResultsRepository
 
 console = Console(stderr=True, soft_wrap=True)
-out = Console()
+# Piped or redirected output has no terminal width; rich would assume 80 columns and cut
+# table cells (plate text, video ids) with an ellipsis. Tables only take the width they need.
+out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200)
 
 
 def settings_from(**overrides: Any) -> Settings:
@@ -44,20 +48,20 @@ def sightings_table(
     distances: Sequence[float] | None = None,
     show_video: bool = True,
 ) -> Table:
-    """A table that fits 80 columns: plate, time span, UTC, position, confidence, reads."""
+    """Plate, time span, UTC, position, confidence, reads (and video, distance).
+
+    On a narrow terminal the plate column keeps its full text; others shrink with an
+    ellipsis.
+    """
+    plate_w = max([5, *(len(s.plate_text or "(not read)") for s in sightings)])
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("plate", style="bold", no_wrap=True)
+    table.add_column("plate", style="bold", no_wrap=True, min_width=plate_w)
     if distances is not None:
-        table.add_column("dist", justify="right")
+        table.add_column("dist", justify="right", no_wrap=True)
     if show_video:
         table.add_column("video", no_wrap=True, overflow="ellipsis", max_width=22)
-    for name in ("first", "last"):
+    for name in ("first", "last", "UTC", "lat", "lon", "conf", "reads"):
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("UTC", no_wrap=True)
-    table.add_column("lat", justify="right", no_wrap=True)
-    table.add_column("lon", justify="right", no_wrap=True)
-    table.add_column("conf", justify="right", no_wrap=True)
-    table.add_column("reads", justify="right", no_wrap=True)
     for i, s in enumerate(sightings):
         row = [s.plate_text or "(not read)"]
         if distances is not None:
