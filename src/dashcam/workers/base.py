@@ -261,6 +261,7 @@ class Worker(ABC):
         log.info(
             "%s: task %d %s (attempt %d)", self.worker_id, task.id, task.task_type, task.attempts
         )
+        started = time.monotonic()
         try:
             outcome = self.handle(task, ctx)
         except BaseException as exc:
@@ -290,6 +291,13 @@ class Worker(ABC):
             log.error("%s: task %d was reclaimed before it completed", self.worker_id, task.id)
             return
         self.done += 1
+        log.info(
+            "%s: task %d %s done in %.1f s",
+            self.worker_id,
+            task.id,
+            task.task_type,
+            time.monotonic() - started,
+        )
         self.after_complete(task, outcome)
 
     def _after_failure(self, task: ClaimedTask, ctx: TaskContext, exc: BaseException) -> None:
