@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -237,6 +238,12 @@ class CVWorker:
             )
             if r.status_code == 200:
                 self.jobs_completed += 1
-                self._emit(f"completed {job.id}")
+                self._emit(f"completed {job.id}: {_brief(result)}")
             else:
                 self._emit(f"complete {job.id} refused: HTTP {r.status_code}")
+
+
+def _brief(result: dict[str, Any], limit: int = 300) -> str:
+    """The result as one line of JSON, cut to ``limit`` characters for the log."""
+    text = json.dumps(result, separators=(",", ":"), default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

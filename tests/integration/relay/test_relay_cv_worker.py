@@ -51,11 +51,16 @@ async def _with_worker(worker: CVWorker, body: Callable[[], Any]) -> None:
 
 def test_worker_with_a_handler_claims_fetches_and_completes(relay_server: RelayServer) -> None:
     handler = CountFrames()
-    worker = CVWorker(relay_url=relay_server.ws_url, worker_id="lib", handler=handler)
+    lines: list[str] = []
+    jobs: list[str] = []
+    worker = CVWorker(
+        relay_url=relay_server.ws_url, worker_id="lib", handler=handler, emit=lines.append
+    )
 
     async def body() -> None:
         await await_until(lambda: worker.key is not None, what="registration")
         job_id = _submit(relay_server)
+        jobs.append(job_id)
         await await_until(lambda: worker.jobs_completed == 1, what="completion")
         view = httpx.get(f"{relay_server.http_url}/jobs/{job_id}").json()
         assert view["state"] == "completed"
@@ -64,6 +69,10 @@ def test_worker_with_a_handler_claims_fetches_and_completes(relay_server: RelayS
 
     asyncio.run(_with_worker(worker, body))
     assert handler.seen and handler.seen[0][1] == 2 * len(tiny_jpeg())
+    # The log says what the job produced, not only that it completed.
+    assert [ln for ln in lines if ln.startswith("completed ")] == [
+        f'completed {jobs[0]}: {{"frames":2,"jpeg":true}}'
+    ]
 
 
 def test_handler_error_fails_the_job_with_the_error(relay_server: RelayServer) -> None:
