@@ -165,7 +165,7 @@ def status(
             + " ".join(f"{k}={v}" for k, v in sorted(c.items()) if k != "done")
         )
     if p.detect_note:
-        typer.echo(f"detect: {p.detect_note}")
+        typer.echo(f"detect note: {p.detect_note}")
 
 
 @workers_app.command("setup")
@@ -255,36 +255,40 @@ def run(
     from dashcam.miner.schema import ProjectState
     from dashcam.store.task_schema import TaskStatus
 
+    QUEUED, RUNNING, RETRY = TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.RETRY
     ctx = _context()
     name = _project_name(ctx, project)
     sw = StageWorker(ctx, MINER_TYPES, lease_s=ctx.store.project(name).config.workers.lease_s)
     _install_signals(sw.stop)
     start = time.monotonic()
+    idle_in: ProjectState | None = None  # the state of the last pass that found no work
     while True:
         state = tick(ctx).get(name)
         ran = sw.run_one()
         if sw.stopping:
             raise DashcamError("interrupted")
         if ran:
+            idle_in = None
             continue
         p = ctx.store.project(name)
-        pending = [
-            t
-            for t in ctx.queue.list_tasks(limit=1000)
-            if t.task_type in MINER_TYPES
-            and t.status in (TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.RETRY)
-        ]
+        tasks = [t for t in ctx.queue.list_tasks(limit=1000) if t.task_type in MINER_TYPES]
+        pending = [t for t in tasks if t.status in (QUEUED, RUNNING, RETRY)]
         backup_due = p.config.backup is not None and p.backup_epoch < p.epoch
         if state == ProjectState.COMPLETE and not backup_due and not pending:
             break
-        if not until_done or (
-            not pending
-            and state not in (ProjectState.DEDUP_READY, ProjectState.DETECT_READY)
-            and not (state == ProjectState.COMPLETE and backup_due)
-        ):
-            raise DashcamError(
-                f"project {name} stuck in {state}: no task left to run (see data-miner status)"
-            )
+        # tick() queues what the state needs; two idle passes in the same state with
+        # nothing queued mean a stage gave up (a dead task) and nothing can move on.
+        if not pending and (not until_done or state == idle_in):
+            dead = [t for t in tasks if t.status == TaskStatus.DEAD]
+            hint = "see data-miner status"
+            if dead:
+                d = dead[0]
+                hint = (
+                    f"{d.task_type} task {d.id} is dead: {d.error}; fix that, then "
+                    f"'dashcam tasks requeue {d.id}' and run again"
+                )
+            raise DashcamError(f"project {name} stuck in {state}: no task left to run ({hint})")
+        idle_in = state if not pending else None
         if timeout_s and time.monotonic() - start > timeout_s:
             raise DashcamError(f"timed out after {timeout_s:.0f} s in state {state}")
         time.sleep(0.2)

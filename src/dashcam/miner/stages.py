@@ -278,10 +278,7 @@ def _detector(ctx: StageContext, project: Project) -> tuple[Any, list[str], str]
     path = cfg.weights or find_weights(ctx.settings.models_dir, "vehicle")
     if path is None or not Path(path).is_file():
         where = cfg.weights or ctx.settings.models_dir
-        raise BackendUnavailable(
-            f"detect: no detector weights at {where} (set detect.weights,"
-            " or detect.optional: true to finish without labels)"
-        )
+        raise BackendUnavailable(f"detect: no detector weights at {where}")
     if cfg.backend in ("auto", "yolo-onnx") and Path(path).suffix == ".onnx":
         from dashcam.backends.yolo_onnx import YoloOnnxDetector
 
@@ -302,9 +299,12 @@ def detect(ctx: StageContext, task: Task, beat: Beat) -> Outcome:
         found = _detector(ctx, project)
     except BackendUnavailable as exc:
         if not project.config.detect.optional:
-            raise
-        ctx.store.set_project(name, detect_epoch=epoch, detect_note=str(exc))
-        return {"labelled": 0, "note": str(exc)}, []
+            raise BackendUnavailable(
+                f"{exc} (set detect.weights, or detect.optional: true to finish without labels)"
+            ) from exc
+        note = f"{exc}: finished without labels (detect.optional)"
+        ctx.store.set_project(name, detect_epoch=epoch, detect_note=note)
+        return {"labelled": 0, "note": note}, []
     if found is None:
         ctx.store.set_project(name, detect_epoch=epoch, detect_note="detection disabled")
         return {"labelled": 0}, []
