@@ -146,3 +146,28 @@ def test_auto_detector_without_weights_is_classic(tmp_path: Path) -> None:
 def test_unknown_region_is_a_config_error(reader: RapidOcrReader, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown region 'mars'"):
         PlateRecogniser(load_settings(plate_region="mars", models_dir=tmp_path), reader=reader)
+
+
+def test_a_plate_is_its_line_with_digits_not_its_slogan_or_state_name(
+    reader: RapidOcrReader, detector: ClassicPlateDetector, tmp_path: Path
+) -> None:
+    # Candidates as a detector proposes them on a US plate: the whole plate, the slogan
+    # line inside it (read just as confidently, and a tighter box), and the state name
+    # on a line of its own.
+    number, slogan, state = (render_plate(t, 60) for t in ("BM5T299", "SUNSHINE", "TEXAS"))
+    boxes = [[100, 100, 360, 190], [140, 104, 320, 124], [140, 80, 320, 98]]
+    rec = _recogniser(reader, detector, tmp_path, plate_region="us")
+    kept = rec.read_candidates([number, slogan, state], boxes, [0.9, 0.9, 0.9])
+    assert [(i, r.text) for i, r in kept] == [(0, "BM5T299")]
+
+
+def test_a_box_on_part_of_the_plate_loses_to_the_whole_read(
+    reader: RapidOcrReader, detector: ClassicPlateDetector, tmp_path: Path
+) -> None:
+    # The right half of the registration, boxed on its own (its box pokes out of the
+    # plate's, overlapping it by less than half), reads as confidently as the whole.
+    whole, part = render_plate("T299066", 60), render_plate("9066", 60)
+    boxes = [[100, 100, 360, 160], [250, 130, 400, 200]]
+    rec = _recogniser(reader, detector, tmp_path, plate_region="us")
+    kept = rec.read_candidates([part, whole], boxes[::-1], [0.9, 0.9])
+    assert [(i, r.text) for i, r in kept] == [(1, "T299066")]

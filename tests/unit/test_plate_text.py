@@ -10,6 +10,7 @@ from dashcam.domain.plate_text import (
     CONFUSABLE_COST,
     correct,
     fits_region,
+    is_plate_legend,
     normalise,
     plate_distance,
     search_matches,
@@ -136,3 +137,20 @@ def test_search_matches(query: str, max_distance: float, expected: list[tuple[st
 def test_region_names(region: str, outcome: AbstractContextManager[object]) -> None:
     with outcome:
         correct("AB12CDE", region)
+
+
+@pytest.mark.parametrize(
+    ("text", "legend"),
+    [
+        ("TEXAS", True),
+        ("VERM0NT", True),
+        ("NORTHCAR", True),
+        ("newyork", True),
+        ("TEXAS12", False),
+        ("BM5T299", False),
+        ("MAINE1", False),
+        ("DCV0TE", False),
+    ],
+)
+def test_plate_legends_are_told_from_registrations(text: str, legend: bool) -> None:
+    assert is_plate_legend(text) is legend

@@ -25,6 +25,7 @@ __all__ = [
     "RegionFormat",
     "correct",
     "fits_region",
+    "is_plate_legend",
     "normalise",
     "plate_distance",
     "search_matches",
@@ -128,6 +129,91 @@ def normalise(text: str) -> str:
     '7ABC123'
     """
     return _NON_ALNUM.sub("", text.upper())
+
+
+# The printed legends of plates (US state names, written as OCR joins them): read
+# confidently off the plate's top or bottom line, they are never its registration.
+_LEGENDS: frozenset[str] = frozenset(
+    name.replace(" ", "")
+    for name in (
+        "ALABAMA",
+        "ALASKA",
+        "ARIZONA",
+        "ARKANSAS",
+        "CALIFORNIA",
+        "COLORADO",
+        "CONNECTICUT",
+        "DELAWARE",
+        "DISTRICT OF COLUMBIA",
+        "FLORIDA",
+        "GEORGIA",
+        "HAWAII",
+        "IDAHO",
+        "ILLINOIS",
+        "INDIANA",
+        "IOWA",
+        "KANSAS",
+        "KENTUCKY",
+        "LOUISIANA",
+        "MAINE",
+        "MARYLAND",
+        "MASSACHUSETTS",
+        "MICHIGAN",
+        "MINNESOTA",
+        "MISSISSIPPI",
+        "MISSOURI",
+        "MONTANA",
+        "NEBRASKA",
+        "NEVADA",
+        "NEW HAMPSHIRE",
+        "NEW JERSEY",
+        "NEW MEXICO",
+        "NEW YORK",
+        "NORTH CAROLINA",
+        "NORTH DAKOTA",
+        "OHIO",
+        "OKLAHOMA",
+        "OREGON",
+        "PENNSYLVANIA",
+        "PUERTO RICO",
+        "RHODE ISLAND",
+        "SOUTH CAROLINA",
+        "SOUTH DAKOTA",
+        "STATE",
+        "TENNESSEE",
+        "TEXAS",
+        "UTAH",
+        "VERMONT",
+        "VIRGINIA",
+        "WASHINGTON",
+        "WEST VIRGINIA",
+        "WISCONSIN",
+        "WYOMING",
+    )
+)
+#: Fewest letters of a legend's beginning that still count as that legend (a reader
+#: that cuts ``NORTHCAROLINA`` to eight characters).
+_LEGEND_PREFIX_MIN = 6
+
+
+def is_plate_legend(text: str) -> bool:
+    """True when ``text`` (as read, any case) spells a plate legend such as a US state
+    name rather than a registration; digits OCR confuses with letters count as letters.
+
+    >>> is_plate_legend("Texas"), is_plate_legend("VERM0NT"), is_plate_legend("NORTHCAR")
+    (True, True, True)
+    >>> is_plate_legend("TEXAS12"), is_plate_legend("OHIO"), is_plate_legend("MAINE1")
+    (False, True, False)
+    """
+    norm = normalise(text)
+    letters = "".join(_DIGIT_TO_LETTER.get(ch, ch) for ch in norm)
+    if letters in _LEGENDS:
+        return True
+    return (
+        len(letters) >= _LEGEND_PREFIX_MIN
+        and norm.isalpha()
+        and any(name.startswith(letters) for name in _LEGENDS)
+    )
 
 
 def _region(region: str) -> RegionFormat | None:

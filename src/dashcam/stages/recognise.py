@@ -15,7 +15,7 @@ import numpy as np
 from dashcam.backends.protocols import ImageBGR, PlateDetector, PlateRead, PlateReader
 from dashcam.config import Settings
 from dashcam.domain.detections import Detections
-from dashcam.domain.plate_text import REGIONS, correct, normalise
+from dashcam.domain.plate_text import REGIONS, correct, is_plate_legend, normalise
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,8 @@ class PlateRecogniser:
         text = normalise(result.text)
         if len(text) < MIN_FOUND_CHARS or result.confidence < self.min_confidence:
             return False
+        if is_plate_legend(result.raw_text):  # the state name above or below the number
+            return False
         fmt = REGIONS.get(self.region)
         if fmt is None:
             return len(text) <= max(f.max_len for f in REGIONS.values())
@@ -188,18 +190,51 @@ def top_candidates(found: Detections) -> tuple[list[list[float]], list[float]]:
 
 
 def _dedupe(results: list[PlateResult]) -> list[PlateResult]:
-    """One result per plate: of boxes that mostly overlap, keep the most confident, and
-    among equally confident reads (to 2 decimals) the tightest box.
+    """One result per plate, chosen among the candidates that read the same plate.
 
-    Detectors propose both the plate and larger boxes around it (bumper, car body);
-    those read the same text but make a worse ``xyxy``.
+    Detectors propose the plate, larger boxes around it (bumper, car body) and smaller
+    ones on it: the state name or slogan line, a sticker, part of the registration.
+    Between two reads of one plate (see :func:`_better`): the same text keeps the more
+    confident, then tighter, box; a read that contains the other's text wins (it read
+    more of the plate); a read with digits beats one without (the registration, not
+    a slogan); otherwise the more confident read.
     """
     ranked = sorted(results, key=lambda r: (-round(r.confidence, 2), _area(r.xyxy)))
     kept: list[PlateResult] = []
     for r in ranked:
-        if not any(_overlap_of_smaller(r.xyxy, k.xyxy) > 0.5 for k in kept):
+        rivals = [k for k in kept if _same_plate(r, k)]
+        if not rivals:
             kept.append(r)
+        elif all(_better(r, k) for k in rivals):
+            kept = [k for k in kept if k not in rivals] + [r]
     return kept
+
+
+def _same_plate(a: PlateResult, b: PlateResult) -> bool:
+    """Mostly the same box, or touching boxes where one read holds the other's text."""
+    overlap = _overlap_of_smaller(a.xyxy, b.xyxy)
+    return overlap > 0.5 or (overlap > 0 and (_contains_text(a, b) or _contains_text(b, a)))
+
+
+def _contains_text(a: PlateResult, b: PlateResult) -> bool:
+    """``a`` read ``b``'s text and more."""
+    ta, tb = normalise(a.raw_text), normalise(b.raw_text)
+    return len(ta) > len(tb) > 0 and tb in ta
+
+
+def _better(a: PlateResult, b: PlateResult) -> bool:
+    """Is ``a`` the better result for the plate both read? ``b`` was ranked first (as
+    confident or more, and no larger when as confident)."""
+    if normalise(a.text) == normalise(b.text):
+        return False
+    if _contains_text(a, b) or _contains_text(b, a):
+        return _contains_text(a, b)
+    a_digits, b_digits = _has_digit(a.raw_text), _has_digit(b.raw_text)
+    return a_digits and not b_digits
+
+
+def _has_digit(text: str) -> bool:
+    return any(ch.isdigit() for ch in text)
 
 
 def _area(xyxy: tuple[float, float, float, float]) -> float:
