@@ -16,17 +16,21 @@ from dashcam.store.results import ResultsRepository
 from dashcam.store.schema import VideoStatus
 
 PG_URL = os.environ.get("DASHCAM_TEST_POSTGRES_URL")
+POSTGRESQL = pytest.param(
+    "postgresql",
+    marks=pytest.mark.skipif(
+        not PG_URL, reason="PostgreSQL tests need DASHCAM_TEST_POSTGRES_URL (set by .ci/run)"
+    ),
+)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", POSTGRESQL])
 def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ResultsRepository]:
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
         yield ResultsRepository(engine)
         engine.dispose()
         return
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need DASHCAM_TEST_POSTGRES_URL (set by .ci/run)")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
     with admin.begin() as conn:

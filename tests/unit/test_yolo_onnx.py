@@ -216,11 +216,22 @@ def test_unusable_weights_are_named(tmp_path: Path, make, error, match) -> None:
         YoloOnnxDetector(make(tmp_path))
 
 
-def test_cuda_demand_without_cuda_is_clear(blob_model: Path) -> None:
+def _has_cuda() -> bool:
     import onnxruntime as ort
 
-    if "CUDAExecutionProvider" in ort.get_available_providers():
-        pytest.skip("this machine has CUDA; the error path cannot be reached")
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+def _ultralytics_imports() -> bool:
+    try:
+        import ultralytics  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+@pytest.mark.skipif(_has_cuda(), reason="this machine has CUDA: the error path cannot be reached")
+def test_cuda_demand_without_cuda_is_clear(blob_model: Path) -> None:
     with pytest.raises(BackendUnavailable, match="CUDAExecutionProvider"):
         YoloOnnxDetector(blob_model, device="cuda")
 
@@ -293,13 +304,10 @@ def test_named_backend_without_weights_names_the_folder(tmp_path: Path) -> None:
         make_vehicle_detector(settings)
 
 
+@pytest.mark.skipif(
+    _ultralytics_imports(), reason="ultralytics imports here, so .pt weights would load"
+)
 def test_pt_weights_without_ultralytics_give_the_install_hint(tmp_path: Path) -> None:
-    try:
-        import ultralytics  # noqa: F401
-    except Exception:
-        pass
-    else:
-        pytest.skip("ultralytics imports here, so .pt weights would load")
     models = tmp_path / "models"
     models.mkdir()
     (models / "yolov8n.pt").write_bytes(b"x")

@@ -18,16 +18,20 @@ from dashcam.config import Settings, load_settings
 from dashcam.server.app import create_app
 
 PG_URL = os.environ.get("DASHCAM_TEST_POSTGRES_URL")
+POSTGRESQL = pytest.param(
+    "postgresql",
+    marks=pytest.mark.skipif(
+        not PG_URL, reason="PostgreSQL tests need DASHCAM_TEST_POSTGRES_URL (set by .ci/run)"
+    ),
+)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", POSTGRESQL])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database URL (a SQLite file, or a PostgreSQL schema of its own)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'queue.db'}"
         return
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need DASHCAM_TEST_POSTGRES_URL (set by .ci/run)")
     schema = f"q_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
     with admin.begin() as conn:
