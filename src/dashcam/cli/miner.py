@@ -253,9 +253,9 @@ def run(
     """Every stage in this process, one task at a time (a laptop's whole pipeline)."""
     from dashcam.miner.coordinator import MINER_TYPES, StageWorker, tick
     from dashcam.miner.schema import ProjectState
-    from dashcam.store.task_schema import TaskStatus
+    from dashcam.store.task_schema import CLAIMABLE, TaskStatus
 
-    QUEUED, RUNNING, RETRY = TaskStatus.QUEUED, TaskStatus.RUNNING, TaskStatus.RETRY
+    active = (*CLAIMABLE, TaskStatus.RUNNING)
     ctx = _context()
     name = _project_name(ctx, project)
     sw = StageWorker(ctx, MINER_TYPES, lease_s=ctx.store.project(name).config.workers.lease_s)
@@ -272,14 +272,16 @@ def run(
             continue
         p = ctx.store.project(name)
         tasks = [t for t in ctx.queue.list_tasks(limit=1000) if t.task_type in MINER_TYPES]
-        pending = [t for t in tasks if t.status in (QUEUED, RUNNING, RETRY)]
+        pending = [t for t in tasks if t.status in active]
         backup_due = p.config.backup is not None and p.backup_epoch < p.epoch
         if state == ProjectState.COMPLETE and not backup_due and not pending:
             break
         # tick() queues what the state needs; two idle passes in the same state with
         # nothing queued mean a stage gave up (a dead task) and nothing can move on.
         if not pending and (not until_done or state == idle_in):
-            dead = [t for t in tasks if t.status == TaskStatus.DEAD]
+            dead = [
+                t for t in tasks if t.status is TaskStatus.DEAD and t.payload.get("project") == name
+            ]
             hint = "see data-miner status"
             if dead:
                 d = dead[0]

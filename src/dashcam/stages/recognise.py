@@ -166,7 +166,7 @@ class PlateRecogniser:
                     results.append((i, result))
         kept = {id(r) for r in _dedupe([r for _, r in results])}
         ordered = [(i, r) for i, r in results if id(r) in kept]
-        ordered.sort(key=lambda pair: (-round(pair[1].confidence, 2), _area(pair[1].xyxy)))
+        ordered.sort(key=lambda pair: _rank(pair[1]))
         return ordered
 
     def _accept(self, result: PlateResult) -> bool:
@@ -199,9 +199,8 @@ def _dedupe(results: list[PlateResult]) -> list[PlateResult]:
     more of the plate); a read with digits beats one without (the registration, not
     a slogan); otherwise the more confident read.
     """
-    ranked = sorted(results, key=lambda r: (-round(r.confidence, 2), _area(r.xyxy)))
     kept: list[PlateResult] = []
-    for r in ranked:
+    for r in sorted(results, key=_rank):
         rivals = [k for k in kept if _same_plate(r, k)]
         if not rivals:
             kept.append(r)
@@ -225,12 +224,16 @@ def _contains_text(a: PlateResult, b: PlateResult) -> bool:
 def _better(a: PlateResult, b: PlateResult) -> bool:
     """Is ``a`` the better result for the plate both read? ``b`` was ranked first (as
     confident or more, and no larger when as confident)."""
-    if normalise(a.text) == normalise(b.text):
+    if normalise(a.text) == normalise(b.text) or _contains_text(b, a):
         return False
-    if _contains_text(a, b) or _contains_text(b, a):
-        return _contains_text(a, b)
-    a_digits, b_digits = _has_digit(a.raw_text), _has_digit(b.raw_text)
-    return a_digits and not b_digits
+    if _contains_text(a, b):
+        return True
+    return _has_digit(a.raw_text) and not _has_digit(b.raw_text)
+
+
+def _rank(r: PlateResult) -> tuple[float, float]:
+    """Best first: the most confident (to 2 decimals), then the tightest box."""
+    return -round(r.confidence, 2), _area(r.xyxy)
 
 
 def _has_digit(text: str) -> bool:
