@@ -45,6 +45,24 @@ def test_with_the_guard_import_queue_is_the_standard_library(tmp_path: Path) -> 
     ).stdout.strip()
     assert Path(out).resolve().parent != tmp_path.resolve()
     assert Path(out).name == "queue.py"
+    # A process the script spawns re-runs it, guard included (benchmarks/pipeline.py).
+    spawner = tmp_path / "spawner.py"
+    spawner.write_text(
+        "import _syspath\n"
+        "import multiprocessing as mp\n"
+        "from pathlib import Path\n"
+        "def child() -> None:\n"
+        "    import queue\n"
+        "    assert Path(queue.__file__).parent != Path(__file__).parent\n"
+        "if __name__ == '__main__':\n"
+        "    p = mp.get_context('spawn').Process(target=child)\n"
+        "    p.start(); p.join(60)\n"
+        "    raise SystemExit(p.exitcode)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, str(spawner)], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
     # ... and without it the folder's queue.py wins: the guard is what makes the difference.
     bare = subprocess.run(
         [sys.executable, "-c", "import queue; print(queue.__file__)"],
