@@ -99,6 +99,7 @@ class EngineOptions:
     worker_threads: int = 1  # OpenCV / ONNX Runtime threads per worker (0: library default)
     prefetch: int = 2  # tasks handed to a worker at once (hides the round trip)
     max_task_attempts: int = 3  # a task whose worker dies this often fails its video
+    max_start_failures: int = 3  # a worker slot dying this often before it is ready ends the run
 
 
 @dataclass
@@ -151,6 +152,7 @@ class Engine:
         self.stats = EngineStats()
         self.terminate = threading.Event()
         self._task_ids = itertools.count(1)
+        self._start_failures: dict[int, int] = {}  # worker index -> deaths before Ready in a row
         self._names: dict[TaskCategory, str] = {}
         self._progress: dict[str, Progress | None] = {}
         self._wake_r, self._wake_w = os.pipe()
@@ -278,6 +280,7 @@ class Engine:
                 return
             if isinstance(msg, Ready):
                 w.ready, w.pid, w.want = True, msg.pid, msg.want
+                self._start_failures.pop(w.index, None)
                 self.stats.worker_pids.append(msg.pid)
             elif isinstance(msg, Done):
                 w.want = msg.want
@@ -295,6 +298,16 @@ class Engine:
         assert self.pool is not None
         if self.pool.workers[w.index] is not w:
             return
+        if not w.ready:
+            # Died before it could say Ready: a broken start (an import that fails in the
+            # child, a missing model) would only die again, forever.
+            failures = self._start_failures.get(w.index, 0) + 1
+            self._start_failures[w.index] = failures
+            if failures >= self.options.max_start_failures:
+                raise DashcamError(
+                    f"{w.kind.value} worker {w.index} died {failures} times while starting "
+                    "(its error is printed above)"
+                )
         _, lost = self.pool.replace(w)
         self.stats.worker_restarts = self.pool.restarts
         self.board.globals[G_RESTARTS] = self.pool.restarts

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -156,3 +158,46 @@ def test_stop_drains_and_writes_partial_results(
     assert any("stopped early" in n for n in result.notes)
     assert (result.output_dir / "metadata.json").is_file()
     assert not engine.stats.terminated
+
+
+def test_workers_that_cannot_start_end_the_run_with_an_error(
+    reference: Reference, tmp_path: Path
+) -> None:
+    # A script whose workers die while starting (here: re-running the script fails in
+    # the child, as an import only the parent can make would). The run must stop with
+    # an error, not restart them forever.
+    script = tmp_path / "broken_start.py"
+    script.write_text(
+        "import sys\n"
+        "if __name__ == '__mp_main__':\n"
+        "    raise RuntimeError('this worker cannot start')\n"
+        "from pathlib import Path\n"
+        "from dashcam.config import load_settings\n"
+        "from dashcam.errors import DashcamError\n"
+        "from dashcam.pipeline.engine import Engine, EngineOptions\n"
+        "from dashcam.pipeline.inline import VideoJob\n"
+        "if __name__ == '__main__':\n"
+        "    import os\n"
+        "    print('pid', os.getpid(), flush=True)\n"
+        "    settings = load_settings(data_dir=Path(sys.argv[2]), num_gpu_workers=1,\n"
+        "                             num_cpu_workers=1)\n"
+        "    engine = Engine(settings, repo=None,\n"
+        "                    options=EngineOptions(log_interval_s=0, hud=False))\n"
+        "    try:\n"
+        "        engine.run([VideoJob(Path(sys.argv[1]))])\n"
+        "    except DashcamError as exc:\n"
+        "        print('error:', exc)\n"
+        "        raise SystemExit(1)\n"
+    )
+    video = reference.clips[0].video_path
+    res = subprocess.run(
+        [sys.executable, str(script), str(video), str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert res.returncode == 1, res.stderr[-2000:]
+    assert "died 3 times while starting" in res.stdout
+    assert "this worker cannot start" in res.stderr  # the cause is shown
+    pid = int(res.stdout.split()[1])
+    assert leftover_segments(pid) == []
