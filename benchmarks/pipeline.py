@@ -24,10 +24,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
+from _bench_clip import add_clip_args, bench_clip, decode_only
 
-from dashcam.config import load_settings
-from dashcam.media.decode import FrameReader
-from dashcam.media.synthetic import make_clip
 from dashcam.pipeline.engine import Engine, EngineOptions
 from dashcam.pipeline.frame_store import FrameRef, FrameStore, FrameViewer, leftover_segments
 from dashcam.pipeline.inline import VideoJob, process_videos
@@ -92,35 +90,13 @@ def handoff_ms(image: np.ndarray, n: int) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--duration", type=float, default=30.0)
-    ap.add_argument("--sample-rate", type=int, default=10)
-    ap.add_argument("--width", type=int, default=1920)
-    ap.add_argument("--height", type=int, default=1080)
+    add_clip_args(ap, duration_s=30.0)
     ap.add_argument("--handoffs", type=int, default=300)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        clip = make_clip(
-            root / "clip",
-            name="bench",
-            seed=3,
-            duration_s=args.duration,
-            resolution_wh=(args.width, args.height),
-        )
-        settings = load_settings(
-            data_dir=root / "data", frame_sample_rate=args.sample_rate, max_frames=0
-        )
+        clip, settings = bench_clip(Path(tmp), args)
         jobs = [VideoJob(clip.video_path)]
-
-        t0 = time.perf_counter()
-        n_decoded = 0
-        image = None
-        with FrameReader(clip.video_path, sample_rate=args.sample_rate) as reader:
-            for frame in reader:
-                n_decoded += 1
-                image = frame.image
-        decode_s = time.perf_counter() - t0
-        assert image is not None
+        decoded = decode_only(clip.video_path, args.sample_rate)
 
         t0, c0 = time.perf_counter(), _cpu_s()
         (inline,) = process_videos(jobs, settings, repo=None)
@@ -131,7 +107,7 @@ def main() -> None:
         (multi,) = engine.run(jobs)
         multi_s, multi_cpu = time.perf_counter() - t0, _cpu_s() - c0
 
-        handoff = handoff_ms(image, args.handoffs)
+        handoff = handoff_ms(decoded.last_image, args.handoffs)
         same = [(s.plate_text, s.first_s, s.last_s) for s in inline.sightings] == [
             (s.plate_text, s.first_s, s.last_s) for s in multi.sightings
         ]
@@ -144,7 +120,7 @@ def main() -> None:
                     f"{args.sample_rate}th frame, {frames} frames analysed",
                     "cpu_count": os.cpu_count(),
                     "workers": {"gpu": settings.num_gpu_workers, "cpu": settings.num_cpu_workers},
-                    "decode_only_fps": round(n_decoded / decode_s, 2),
+                    "decode_only_fps": round(decoded.frames / decoded.seconds, 2),
                     "inline_fps": round(frames / inline_s, 2),
                     "multiprocess_fps": round(multi.frames_processed / multi_s, 2),
                     "speedup_multiprocess_vs_inline": round(inline_s / multi_s, 2),

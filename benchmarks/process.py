@@ -16,38 +16,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from dashcam.config import load_settings
-from dashcam.media.decode import FrameReader
-from dashcam.media.synthetic import make_clip
+from _bench_clip import add_clip_args, bench_clip, decode_only
+
 from dashcam.pipeline.inline import DetectorStages, VideoJob, process_video
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--duration", type=float, default=20.0)
-    ap.add_argument("--sample-rate", type=int, default=10)
-    ap.add_argument("--width", type=int, default=1920)
-    ap.add_argument("--height", type=int, default=1080)
+    add_clip_args(ap, duration_s=20.0)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        clip = make_clip(
-            root / "clip",
-            name="bench",
-            seed=3,
-            duration_s=args.duration,
-            resolution_wh=(args.width, args.height),
-        )
-        settings = load_settings(
-            data_dir=root / "data", frame_sample_rate=args.sample_rate, max_frames=0
-        )
-
-        t0 = time.perf_counter()
-        n_decoded = 0
-        with FrameReader(clip.video_path, sample_rate=args.sample_rate) as reader:
-            for _ in reader:
-                n_decoded += 1
-        decode_s = time.perf_counter() - t0
+        clip, settings = bench_clip(root, args)
+        decoded = decode_only(clip.video_path, args.sample_rate)
 
         stages = DetectorStages(settings)  # model loading is not part of the rate
         t0 = time.perf_counter()
@@ -71,10 +52,10 @@ def main() -> None:
                     "sample_rate": args.sample_rate,
                 },
                 "decode_only": {
-                    "frames": n_decoded,
-                    "seconds": round(decode_s, 3),
-                    "frames_per_s": round(n_decoded / decode_s, 2),
-                    "x_realtime": round(args.duration / decode_s, 2),
+                    "frames": decoded.frames,
+                    "seconds": round(decoded.seconds, 3),
+                    "frames_per_s": round(decoded.frames / decoded.seconds, 2),
+                    "x_realtime": round(args.duration / decoded.seconds, 2),
                 },
                 "process_inline": {
                     "frames": result.frames_processed,
@@ -82,7 +63,7 @@ def main() -> None:
                     "frames_per_s": round(result.frames_processed / process_s, 2),
                     "x_realtime": round(args.duration / process_s, 2),
                 },
-                "process_vs_decode": round(decode_s / process_s, 3),
+                "process_vs_decode": round(decoded.seconds / process_s, 3),
                 "plates_rendered": sorted(p.text for p in clip.plates),
                 "plates_found": found,
             },
