@@ -1,0 +1,449 @@
+"""Plate formats as data: jurisdictions, their layouts, and which ones a region setting means.
+
+Pure: :meth:`FormatBook.from_mapping` takes the parsed contents of the package's
+``plate_formats.yaml`` (read at the edge, in :mod:`dashcam.resources`) and everything else
+works on strings.
+
+A layout pattern is a string of tokens, each optionally followed by ``{n}`` or ``{m,n}``:
+
+- ``L`` a letter the jurisdiction uses in serials (its ``letters``), ``D`` a digit,
+  ``A`` either;
+- ``[...]`` one character of a class, ranges allowed (``[1-9]``, ``[A-HJ-NP-Z]``,
+  ``[M]`` for a fixed ``M``);
+- ``' '``, ``-``, ``.`` are separators (printed, never read); ``/`` starts the second line
+  of a two-line plate (the text is read top line first).
+
+>>> book = FormatBook.from_mapping({"jurisdictions": [
+...     {"code": "it", "name": "Italy", "layouts": [{"pattern": "LL DDD LL"}]}]})
+>>> [j.code for j, _ in book.select("it").matches("AB123CD")]
+['it']
+>>> book.select("it").matches("AB12CDE")
+[]
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import product
+from typing import Any
+
+__all__ = [
+    "DIGITS",
+    "LETTERS",
+    "FormatBook",
+    "Jurisdiction",
+    "Layout",
+    "Selection",
+    "expand_pattern",
+]
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+DIGITS = "0123456789"
+_SEPARATORS = frozenset(" -.·")
+_QUANT = re.compile(r"\{(\d+)(?:,(\d+))?\}")
+#: Longest plate any layout may describe (characters, separators not counted).
+MAX_PLATE_LEN = 12
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One fixed-length layout: the allowed characters at each position.
+
+    ``pattern`` is the source pattern it came from (quantifiers expanded into several
+    layouts share it); ``lines`` is 2 for a two-line plate; ``weight`` is its share of its
+    jurisdiction's plates (relative to its siblings).
+    """
+
+    pattern: str
+    positions: tuple[frozenset[str], ...]
+    lines: int = 1
+    weight: float = 1.0
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def fits(self, text: str) -> bool:
+        """Whether ``text`` (normalised) is a plate of this layout."""
+        return len(text) == len(self.positions) and all(
+            ch in allowed for ch, allowed in zip(text, self.positions, strict=True)
+        )
+
+    @property
+    def shape(self) -> str:
+        """The layout in ``L``/``D``/``A``/``[..]`` form, one token per position."""
+        out: list[str] = []
+        for allowed in self.positions:
+            if allowed <= frozenset(DIGITS) and len(allowed) == 10:
+                out.append("D")
+            elif allowed <= frozenset(LETTERS) and len(allowed) >= 20:
+                out.append("L")
+            elif len(allowed) >= 30:
+                out.append("A")
+            else:
+                out.append("[" + "".join(sorted(allowed)) + "]")
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    """A country (or a state/province with its own plates) and its layouts.
+
+    ``fold`` maps a character onto the one the jurisdiction writes for the same glyph
+    (US states: letter ``O`` is written as digit ``0``); ``vanity`` says personalised
+    plates outside the layouts are issued; ``weight`` is the prior share of the
+    jurisdiction's country among its siblings (default: equal shares).
+    """
+
+    code: str
+    name: str
+    country: str
+    layouts: tuple[Layout, ...]
+    letters: str = LETTERS
+    fold: tuple[tuple[str, str], ...] = ()
+    vanity: bool = False
+    vanity_lengths: tuple[int, int] = (2, 8)
+    weight: float = 1.0
+    source: str = ""
+    examples: tuple[str, ...] = ()
+    counterexamples: tuple[str, ...] = ()
+
+    def apply_fold(self, text: str) -> str:
+        for src, dst in self.fold:
+            text = text.replace(src, dst)
+        return text
+
+    def matches(self, text: str) -> list[Layout]:
+        """The layouts ``text`` fits (after this jurisdiction's fold)."""
+        folded = self.apply_fold(text)
+        return [layout for layout in self.layouts if layout.fits(folded)]
+
+
+def _char_class(body: str) -> frozenset[str]:
+    chars: set[str] = set()
+    i = 0
+    while i < len(body):
+        if i + 2 < len(body) and body[i + 1] == "-":
+            lo, hi = body[i], body[i + 2]
+            if ord(hi) < ord(lo):
+                raise ValueError(f"bad range {lo}-{hi} in [{body}]")
+            chars.update(chr(c) for c in range(ord(lo), ord(hi) + 1))
+            i += 3
+        else:
+            chars.add(body[i])
+            i += 1
+    bad = sorted(c for c in chars if c not in LETTERS and c not in DIGITS)
+    if bad:
+        raise ValueError(f"[{body}] holds characters that are not A-Z or 0-9: {bad}")
+    return frozenset(chars)
+
+
+def _tokens(pattern: str, letters: str) -> list[tuple[frozenset[str] | None, int, int]]:
+    """``(charset, min, max)`` per token; charset ``None`` marks the line break."""
+    out: list[tuple[frozenset[str] | None, int, int]] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch in _SEPARATORS:
+            i += 1
+            continue
+        if ch == "/":
+            out.append((None, 1, 1))
+            i += 1
+            continue
+        if ch == "L":
+            charset = frozenset(letters)
+            i += 1
+        elif ch == "D":
+            charset = frozenset(DIGITS)
+            i += 1
+        elif ch == "A":
+            charset = frozenset(letters) | frozenset(DIGITS)
+            i += 1
+        elif ch == "[":
+            end = pattern.find("]", i)
+            if end < 0:
+                raise ValueError(f"pattern {pattern!r}: unclosed '['")
+            charset = _char_class(pattern[i + 1 : end])
+            i = end + 1
+        else:
+            raise ValueError(
+                f"pattern {pattern!r}: unexpected {ch!r} (use L, D, A, [..], separators, /)"
+            )
+        lo = hi = 1
+        quant = _QUANT.match(pattern, i)
+        if quant:
+            lo = int(quant.group(1))
+            hi = int(quant.group(2)) if quant.group(2) else lo
+            if hi < lo:
+                raise ValueError(f"pattern {pattern!r}: bad quantifier {quant.group(0)}")
+            i = quant.end()
+        out.append((charset, lo, hi))
+    return out
+
+
+def expand_pattern(pattern: str, letters: str = LETTERS, weight: float = 1.0) -> tuple[Layout, ...]:
+    """Every fixed-length layout a pattern describes (quantifiers expanded), shortest first.
+
+    Expanded layouts share ``weight`` equally.
+
+    >>> [lay.shape for lay in expand_pattern("L{1,2} D")]
+    ['LD', 'LLD']
+    >>> expand_pattern("DD/LL")[0].lines
+    2
+    """
+    tokens = _tokens(pattern, letters)
+    lines = 1 + sum(1 for charset, _, _ in tokens if charset is None)
+    items = [(charset, lo, hi) for charset, lo, hi in tokens if charset is not None]
+    if not items:
+        raise ValueError(f"pattern {pattern!r} describes no character")
+    choices = [range(lo, hi + 1) for _, lo, hi in items]
+    combos = list(product(*choices))
+    out: list[Layout] = []
+    for counts in combos:
+        positions: list[frozenset[str]] = []
+        for (charset, _, _), n in zip(items, counts, strict=True):
+            assert charset is not None
+            positions.extend([charset] * n)
+        if not 1 <= len(positions) <= MAX_PLATE_LEN:
+            raise ValueError(f"pattern {pattern!r}: a layout of {len(positions)} characters")
+        out.append(Layout(pattern, tuple(positions), lines, weight / len(combos)))
+    out.sort(key=len)
+    return tuple(out)
+
+
+def _str_tuple(value: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValueError(f"{what}: expected a list of strings")
+    return tuple(str(v) for v in value)
+
+
+_ENTRY_KEYS = frozenset(
+    [
+        "code",
+        "name",
+        "country",
+        "letters",
+        "layouts",
+        "fold",
+        "vanity",
+        "vanity_lengths",
+        "weight",
+        "source",
+        "examples",
+        "counterexamples",
+    ]
+)
+_LAYOUT_KEYS = frozenset({"pattern", "weight", "note"})
+
+
+def _jurisdiction(entry: Mapping[str, Any], country_share: Mapping[str, int]) -> Jurisdiction:
+    code = str(entry["code"]).lower()
+    unknown = sorted(set(entry) - _ENTRY_KEYS)
+    if unknown:
+        raise ValueError(f"unknown keys {unknown}; allowed: {sorted(_ENTRY_KEYS)}")
+    letters = "".join(sorted(set(str(entry.get("letters", LETTERS)).upper())))
+    if not letters or any(c not in LETTERS for c in letters):
+        raise ValueError(f"{code}: letters must be A-Z")
+    layouts: list[Layout] = []
+    for item in entry.get("layouts") or ():
+        spec = {"pattern": item} if isinstance(item, str) else dict(item)
+        if set(spec) - _LAYOUT_KEYS:
+            raise ValueError(f"layout keys {sorted(set(spec) - _LAYOUT_KEYS)} not allowed")
+        layouts.extend(
+            expand_pattern(str(spec["pattern"]), letters, float(spec.get("weight", 1.0)))
+        )
+    vanity = bool(entry.get("vanity", False))
+    if not layouts and not vanity:
+        raise ValueError(f"{code}: no layouts")
+    fold = tuple(
+        (str(src).upper(), str(dst).upper()) for src, dst in (entry.get("fold") or {}).items()
+    )
+    lengths = entry.get("vanity_lengths", [2, 8])
+    country = str(entry.get("country", code.split("-")[0])).lower()
+    weight = entry.get("weight")
+    return Jurisdiction(
+        code=code,
+        name=str(entry["name"]),
+        country=country,
+        layouts=tuple(layouts),
+        letters=letters,
+        fold=fold,
+        vanity=vanity,
+        vanity_lengths=(int(lengths[0]), int(lengths[1])),
+        weight=float(weight) if weight is not None else 1.0 / country_share[country],
+        source=str(entry.get("source", "")),
+        examples=_str_tuple(entry.get("examples"), f"{code}.examples"),
+        counterexamples=_str_tuple(entry.get("counterexamples"), f"{code}.counterexamples"),
+    )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One (jurisdiction, layout) a selection allows, with its log prior."""
+
+    jurisdiction: Jurisdiction
+    layout: Layout
+    log_prior: float
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The jurisdictions a region setting names, and their layouts with priors.
+
+    ``constrained`` is False for ``any`` (no format rules: every text stands as read).
+    ``vanity`` lists the selected jurisdictions that issue plates outside their layouts;
+    ``vanity_log_prior`` is the prior of "fits no layout" against the layouts' total.
+    """
+
+    spec: str
+    jurisdictions: tuple[Jurisdiction, ...]
+    candidates: tuple[Candidate, ...]
+    constrained: bool = True
+    vanity_log_prior: float = -math.inf
+    min_len: int = 1
+    max_len: int = MAX_PLATE_LEN
+    _by_len: dict[int, tuple[Candidate, ...]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        by_len: dict[int, list[Candidate]] = {}
+        for cand in self.candidates:
+            by_len.setdefault(len(cand.layout), []).append(cand)
+        self._by_len.update({n: tuple(c) for n, c in by_len.items()})
+
+    @property
+    def vanity(self) -> tuple[Jurisdiction, ...]:
+        return tuple(j for j in self.jurisdictions if j.vanity)
+
+    def of_length(self, n: int) -> tuple[Candidate, ...]:
+        return self._by_len.get(n, ())
+
+    @property
+    def lengths(self) -> tuple[int, ...]:
+        return tuple(sorted(self._by_len))
+
+    def matches(self, text: str) -> list[tuple[Jurisdiction, Layout]]:
+        """Every selected (jurisdiction, layout) that ``text`` fits, most likely first."""
+        found = [
+            (c.log_prior, c.jurisdiction, c.layout)
+            for c in self.of_length(len(text))
+            if c.layout.fits(c.jurisdiction.apply_fold(text))
+        ]
+        found.sort(key=lambda item: -item[0])
+        return [(j, lay) for _, j, lay in found]
+
+    def fits(self, text: str) -> bool:
+        """Whether ``text`` could be a plate here: it fits a layout, or is a plausible
+        vanity plate of a selected jurisdiction that issues them (or ``any``)."""
+        if not self.constrained:
+            return self.min_len <= len(text) <= self.max_len
+        if self.matches(text):
+            return True
+        return any(j.vanity_lengths[0] <= len(text) <= j.vanity_lengths[1] for j in self.vanity)
+
+
+@dataclass(frozen=True)
+class FormatBook:
+    """Every known jurisdiction and the named groups of them (``eu``, ``us``, ...)."""
+
+    jurisdictions: Mapping[str, Jurisdiction]
+    groups: Mapping[str, tuple[str, ...]]
+    #: Prior of a plate that fits none of the selected layouts under ``auto``, against
+    #: all layouts together (fitted on the dev sets; see docs/recognition.md).
+    vanity_log_prior: float = math.log(0.02)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> FormatBook:
+        """Build from the parsed YAML: ``jurisdictions`` (list) and ``groups`` (mapping)."""
+        entries = list(data.get("jurisdictions") or ())
+        share: dict[str, int] = {}
+        for entry in entries:
+            code = str(entry["code"]).lower()
+            country = str(entry.get("country", code.split("-")[0])).lower()
+            share[country] = share.get(country, 0) + 1
+        jurisdictions: dict[str, Jurisdiction] = {}
+        for entry in entries:
+            try:
+                j = _jurisdiction(entry, share)
+            except (KeyError, ValueError, TypeError, IndexError) as exc:
+                raise ValueError(f"plate format {entry.get('code', '?')!r}: {exc}") from exc
+            if j.code in jurisdictions:
+                raise ValueError(f"plate format {j.code!r} is defined twice")
+            jurisdictions[j.code] = j
+        groups = {
+            str(k).lower(): tuple(str(v).lower() for v in members)
+            for k, members in (data.get("groups") or {}).items()
+        }
+        clash = sorted(set(groups) & set(jurisdictions))
+        if clash:
+            raise ValueError(f"names used both as a group and a jurisdiction: {clash}")
+        book = cls(jurisdictions, groups, float(data.get("vanity_log_prior", math.log(0.02))))
+        for name in groups:
+            book._resolve(name, ())  # fail early on unknown members and cycles
+        return book
+
+    def names(self) -> list[str]:
+        """Every name a region setting may use: special values, groups, jurisdictions."""
+        return ["auto", "any", *sorted(self.groups), *sorted(self.jurisdictions)]
+
+    def _resolve(self, name: str, stack: tuple[str, ...]) -> list[str]:
+        if name in stack:
+            raise ValueError(f"group {name!r} contains itself")
+        if name in self.groups:
+            out: list[str] = []
+            for member in self.groups[name]:
+                out.extend(self._resolve(member, (*stack, name)))
+            return out
+        if name in self.jurisdictions:
+            return [name]
+        raise ValueError(
+            f"unknown plate region {name!r}; expected auto, any, a group "
+            f"({', '.join(sorted(self.groups))}) or a code such as "
+            f"{', '.join(sorted(self.jurisdictions)[:6])}, ... "
+            "(dashcam read --list-regions prints them all)"
+        )
+
+    def select(self, spec: str) -> Selection:
+        """The selection a region setting names: ``auto``, ``any``, a code (``it``,
+        ``us-ca``), a group (``eu``, ``us``) or a comma list of those (``hr,si,it``)."""
+        key = spec.strip().lower()
+        if key == "any":
+            return Selection("any", (), (), constrained=False)
+        if key == "auto":
+            codes = list(self.jurisdictions)
+        else:
+            codes = []
+            for part in key.split(","):
+                part = part.strip()
+                if part:
+                    codes.extend(self._resolve(part, ()))
+            if not codes:
+                raise ValueError("empty plate region; expected auto, any, a group or a code")
+        chosen = tuple(self.jurisdictions[c] for c in dict.fromkeys(codes))
+        return _selection(key, chosen, self.vanity_log_prior)
+
+
+def _selection(spec: str, chosen: Sequence[Jurisdiction], vanity_log_prior: float) -> Selection:
+    """Priors: jurisdictions share by weight; layouts by weight within a jurisdiction."""
+    total = sum(j.weight for j in chosen if j.layouts) or 1.0
+    cands: list[Candidate] = []
+    for j in chosen:
+        layout_total = sum(lay.weight for lay in j.layouts) or 1.0
+        for lay in j.layouts:
+            prior = (j.weight / total) * (lay.weight / layout_total)
+            cands.append(Candidate(j, lay, math.log(max(prior, 1e-12))))
+    vanity = [j for j in chosen if j.vanity]
+    lengths = [len(c.layout) for c in cands] + [n for j in vanity for n in j.vanity_lengths]
+    return Selection(
+        spec=spec,
+        jurisdictions=tuple(chosen),
+        candidates=tuple(cands),
+        constrained=True,
+        vanity_log_prior=vanity_log_prior if vanity else -math.inf,
+        min_len=min(lengths, default=1),
+        max_len=max(lengths, default=MAX_PLATE_LEN),
+    )
