@@ -2,22 +2,101 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import pytest
+import yaml
 
 from dashcam.domain.plate_formats import FormatBook, expand_pattern
 from dashcam.resources import format_book
 
 
-def test_every_jurisdiction_parses_and_its_examples_fit() -> None:
+@pytest.mark.parametrize("code", sorted(format_book().jurisdictions))
+def test_every_jurisdiction_parses_and_its_examples_fit(code: str) -> None:
     book = format_book()
-    assert book.jurisdictions
-    for code, j in book.jurisdictions.items():
-        only = book.select(code)
-        assert j.examples, f"{code}: give at least one example plate"
-        for plate in j.examples:
-            assert only.fits(plate), f"{code}: example {plate} fits none of its layouts"
-        for plate in j.counterexamples:
+    j = book.jurisdictions[code]
+    only = book.select(code)
+    assert len(j.examples) >= 2, f"{code}: give at least two example plates"
+    assert j.counterexamples, f"{code}: give at least one counterexample"
+    assert j.source, f"{code}: say which registration rule the layouts follow"
+    # Layouts, not fits(): a vanity jurisdiction fits any text of its vanity lengths.
+    for plate in j.examples:
+        assert only.matches(plate), f"{code}: example {plate} fits none of its layouts"
+    for plate in j.counterexamples:
+        assert not only.matches(plate), f"{code}: counterexample {plate} fits a layout"
+        if not j.vanity:
             assert not only.fits(plate), f"{code}: counterexample {plate} fits"
+
+
+@pytest.mark.parametrize("code", sorted(format_book().jurisdictions))
+def test_no_layout_is_listed_twice(code: str) -> None:
+    layouts = format_book().jurisdictions[code].layouts
+    seen = [(lay.positions, lay.lines) for lay in layouts]
+    assert len(seen) == len(set(seen)), f"{code}: two patterns expand to the same layout"
+
+
+# The coverage the formats file promises (docs and issue 13): ISO codes, US states and
+# DC, Canadian provinces/territories, Australian states/territories.
+_REQUIRED = (  # noqa: SIM905 (a word list reads better than 120 quoted lines)
+    "us-al us-ak us-az us-ar us-ca us-co us-ct us-de us-dc us-fl us-ga us-hi us-id us-il "
+    "us-in us-ia us-ks us-ky us-la us-me us-md us-ma us-mi us-mn us-ms us-mo us-mt us-ne "
+    "us-nv us-nh us-nj us-nm us-ny us-nc us-nd us-oh us-ok us-or us-pa us-ri us-sc us-sd "
+    "us-tn us-tx us-ut us-vt us-va us-wa us-wv us-wi us-wy "
+    "ca-on ca-qc ca-bc ca-ab ca-sk ca-mb ca-nb ca-ns ca-pe ca-nl "
+    "au-nsw au-vic au-qld au-wa au-sa au-tas au-act au-nt "
+    "mx br ar cl gb ie "
+    "at be bg hr cy cz dk ee fi fr de gr hu is it lv li lt lu mt nl no pl pt ro sk si es se "
+    "ch rs ba mk al me ua md ru by tr il ae in pk my id ph nz"
+).split()
+
+
+def test_the_promised_jurisdictions_are_all_there() -> None:
+    book = format_book()
+    missing = [code for code in _REQUIRED if code not in book.jurisdictions]
+    assert not missing
+    assert any(code.startswith("za") for code in book.jurisdictions)
+
+
+@pytest.mark.parametrize(
+    ("group", "members"),
+    [
+        ("us", {"us-ca", "us-dc", "us-wy"}),
+        ("eu", {"de", "fr", "it", "hr", "se"}),
+        ("uk", {"gb"}),
+        ("latam", {"br", "ar", "mx", "cl"}),
+        ("eea", {"no", "is", "li", "de"}),
+        ("northamerica", {"us-ny", "ca-on", "mx"}),
+    ],
+)
+def test_groups_hold_their_members(group: str, members: set[str]) -> None:
+    codes = {j.code for j in format_book().select(group).jurisdictions}
+    assert members <= codes
+    if group == "us":
+        assert len(codes) == 51  # 50 states and DC
+    if group == "eu":
+        assert len(codes) == 27
+        assert "no" not in codes
+
+
+@pytest.mark.parametrize("country", ["us", "ca", "au", "za"])
+def test_a_split_country_weighs_about_as_much_as_one_country(country: str) -> None:
+    parts = [j for j in format_book().jurisdictions.values() if j.country == country]
+    assert len(parts) > 1
+    assert sum(j.weight for j in parts) == pytest.approx(1.0, abs=0.05)
+
+
+def test_the_file_holds_plain_strings() -> None:
+    # YAML 1.1 reads `no` as false and `0123` as a number: every code and plate must be
+    # a string in the file itself, not only after the loader's str().
+    raw = yaml.safe_load(
+        resources.files("dashcam.resources").joinpath("plate_formats.yaml").read_text("utf-8")
+    )
+    for entry in raw["jurisdictions"]:
+        assert isinstance(entry["code"], str), entry["code"]
+        for plate in [*entry.get("examples", []), *entry.get("counterexamples", [])]:
+            assert isinstance(plate, str), f"{entry['code']}: quote {plate!r}"
+    for name, members in raw["groups"].items():
+        assert all(isinstance(m, str) for m in members), name
 
 
 def test_groups_resolve_to_known_jurisdictions() -> None:
