@@ -73,7 +73,11 @@ class Settings(BaseSettings):
     plate_detector: str = Field("auto", description="Plate detector backend")
     plate_reader: str = Field("rapidocr", description="Plate OCR backend")
     vehicle_detector: str = Field("auto", description="Vehicle detector backend")
-    plate_region: str = Field("auto", description="Plate format rules: auto, us, eu, uk, any")
+    plate_region: str = Field(
+        "auto",
+        description="Plate formats: auto, any, a code (it, us-ca), a group (eu, us) or a list"
+        " (hr,si,it); dashcam read --list-regions prints them",
+    )
     min_plate_confidence: float = Field(0.5, ge=0.0, le=1.0)
     min_track_reads: int = Field(2, ge=1, description="Reads needed before a track is a sighting")
     model_threads: int = Field(

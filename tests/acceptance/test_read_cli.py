@@ -69,6 +69,7 @@ def test_read_crop_reads_tight_crops_and_reports_bad_files(tmp_path: Path) -> No
                     "text": "GC458LC",
                     "confidence": lines[0]["plates"][0]["confidence"],
                     "xyxy": [0.0, 0.0, float(round(48 * 4.2)), 48.0],
+                    "region": lines[0]["plates"][0]["region"],
                 }
             ],
         },
@@ -87,3 +88,28 @@ def test_read_with_unknown_backend_names_it(stills: dict[Path, list[str]]) -> No
     assert proc.stdout == ""
     (line,) = proc.stderr.strip().splitlines()
     assert "unknown plate reader 'tesseract9'" in line and "rapidocr" in line
+
+
+def test_read_top_lists_each_plates_best_texts_and_list_regions_names_them(
+    tmp_path: Path,
+) -> None:
+    crop = tmp_path / "it.png"
+    cv2.imwrite(str(crop), render_plate("AB 123 CD", 48, "it"))
+    proc = _dashcam("read", "--crop", "--region", "it", "--top", "3", crop)
+    assert proc.returncode == 0, proc.stderr
+    (plate,) = json.loads(proc.stdout)["plates"]
+    assert plate["text"] == "AB123CD" and plate["region"] == "it"
+    cands = plate["candidates"]
+    assert 1 <= len(cands) <= 3 and cands[0]["text"] == "AB123CD"
+    assert all(c["region"] == "it" for c in cands)
+    probs = [c["probability"] for c in cands]
+    assert probs == sorted(probs, reverse=True) and abs(sum(probs) - 1) < 0.01
+
+    listing = _dashcam("read", "--list-regions")
+    assert listing.returncode == 0
+    names = {line.split("\t")[0] for line in listing.stdout.splitlines()}
+    assert {"auto", "any", "eu", "us", "uk", "latam", "it", "us-ca", "br", "ua"} <= names
+
+    bad = _dashcam("read", "--region", "atlantis", crop)
+    assert bad.returncode == 2
+    assert "unknown plate region 'atlantis'" in bad.stderr and "--list-regions" in bad.stderr

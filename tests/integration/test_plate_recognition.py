@@ -144,7 +144,7 @@ def test_auto_detector_without_weights_is_classic(tmp_path: Path) -> None:
 
 
 def test_unknown_region_is_a_config_error(reader: RapidOcrReader, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown region 'mars'"):
+    with pytest.raises(ConfigError, match="unknown plate region 'mars'"):
         PlateRecogniser(load_settings(plate_region="mars", models_dir=tmp_path), reader=reader)
 
 

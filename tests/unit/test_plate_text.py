@@ -1,15 +1,12 @@
-"""Plate text rules: normalisation, region correction, confusion-aware distance, search."""
+"""Plate text rules: normalisation, legends, confusion-aware distance, search."""
 
 from __future__ import annotations
-
-from contextlib import AbstractContextManager, nullcontext
 
 import pytest
 
 from dashcam.domain.plate_text import (
     CONFUSABLE_COST,
-    correct,
-    fits_region,
+    confusable_with,
     is_plate_legend,
     normalise,
     plate_distance,
@@ -34,54 +31,11 @@ def test_normalise(raw: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "region", "expected"),
-    [
-        # UK layout LLDDLLL: digits in letter slots and letters in digit slots are fixed.
-        ("A812CDE", "uk", "AB12CDE"),
-        ("AB1ZCDE", "uk", "AB12CDE"),
-        ("KM5SPQR", "uk", "KM55PQR"),
-        ("0B12CDE", "uk", "OB12CDE"),
-        ("ab-12 cde", "uk", "AB12CDE"),
-        # Too many changes or no template of that length: left as read (normalised).
-        ("0812CD3", "uk", "0812CD3"),
-        ("AB12CD", "uk", "AB12CD"),
-        # US layouts vary too much to guess (all-digit plates are common): no guessing.
-        ("7ABC1Z3", "us", "7ABC1Z3"),
-        ("4141119", "us", "4141119"),
-        ("XYZ 1234", "us", "XYZ1234"),
-        # US: letter O is folded into the digit 0 (most states print one glyph for both).
-        ("COUGAR", "us", "C0UGAR"),
-        # "any" never changes characters.
-        ("A812CDE", "any", "A812CDE"),
-        # "auto" never guesses a layout: RM442BA must not become the UK-looking RM44ZBA.
-        ("A812CDE", "auto", "A812CDE"),
-        ("rm44-2ba", "auto", "RM442BA"),
-        ("7ABC1Z3", "auto", "7ABC1Z3"),
-    ],
+    ("ch", "expected"),
+    [("0", ("O", "D", "Q")), ("B", ("8",)), ("I", ("1",)), ("W", ())],
 )
-def test_correct(text: str, region: str, expected: str) -> None:
-    assert correct(text, region) == expected
-
-
-def test_correct_rejects_unknown_region() -> None:
-    with pytest.raises(ValueError, match="unknown plate region 'mars'"):
-        correct("ABC123", "mars")
-
-
-@pytest.mark.parametrize(
-    ("text", "region", "expected"),
-    [
-        ("AB12CDE", "uk", True),
-        ("AB12CD", "uk", False),
-        ("7ABC123", "us", True),
-        ("TOOLONG123", "us", False),
-        ("A", "any", True),
-        ("ABC 123", "auto", True),
-        ("A", "auto", False),
-    ],
-)
-def test_fits_region(text: str, region: str, expected: bool) -> None:
-    assert fits_region(text, region) is expected
+def test_confusable_with(ch: str, expected: tuple[str, ...]) -> None:
+    assert confusable_with(ch) == expected
 
 
 @pytest.mark.parametrize(
@@ -128,15 +82,6 @@ def test_search_matches(query: str, max_distance: float, expected: list[tuple[st
     got = search_matches(query, CANDIDATES, max_distance)
     assert [t for t, _ in got] == [t for t, _ in expected]
     assert [d for _, d in got] == pytest.approx([d for _, d in expected])
-
-
-@pytest.mark.parametrize(
-    ("region", "outcome"),
-    [("uk", nullcontext()), ("eu", nullcontext()), ("nope", pytest.raises(ValueError))],
-)
-def test_region_names(region: str, outcome: AbstractContextManager[object]) -> None:
-    with outcome:
-        correct("AB12CDE", region)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dashcam.domain.detections import Detections
+from dashcam.domain.plate_decoding import CtcSteps
 
 ImageBGR = NDArray[np.uint8]  # (H, W, 3) uint8, OpenCV channel order
 
@@ -18,12 +19,15 @@ ImageBGR = NDArray[np.uint8]  # (H, W, 3) uint8, OpenCV channel order
 class PlateRead:
     """What an OCR backend read on one crop: raw text and a 0..1 confidence.
 
-    ``char_confidences`` is per character of ``text`` when the backend gives it.
+    ``char_confidences`` is per character of ``text`` when the backend gives it;
+    ``steps`` holds the recogniser's per-step probabilities of each line it read on the
+    crop (one per reading variant), which format-aware decoding uses instead of ``text``.
     """
 
     text: str
     confidence: float
     char_confidences: tuple[float, ...] = ()
+    steps: tuple[CtcSteps, ...] = ()
 
 
 @runtime_checkable

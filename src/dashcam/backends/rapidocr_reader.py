@@ -4,7 +4,8 @@ We run the recogniser's ONNX model directly with onnxruntime (no text detector, 
 classifier): a plate crop is one text line. Decoding is restricted to ``A-Z0-9`` — the
 model's 18,000-symbol alphabet (Chinese, punctuation) would otherwise turn a bolt or a
 sticker into a stray character — and each crop is read in a few variants (text-line band,
-CLAHE band, tight line) and the reads vote.
+CLAHE band, tight line). Every read keeps its per-step probabilities
+(:class:`~dashcam.domain.plate_decoding.CtcSteps`) for format-aware decoding.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from numpy.typing import NDArray
 
 from dashcam.backends.plate_crop import ImageBGR, reading_variants
 from dashcam.backends.protocols import PlateRead
+from dashcam.domain.plate_decoding import ALPHABET, CtcSteps, greedy
 from dashcam.errors import BackendUnavailable
 
 log = logging.getLogger(__name__)
 
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MODEL_FILE = "PP-OCRv6_rec_small.onnx"
 _INPUT_H = 48
 _MIN_W = 160
@@ -63,7 +64,7 @@ def _session(path: Path, threads: int) -> Any:
 
 
 class CtcAlnumDecoder:
-    """Greedy CTC decoding over ``blank + other + A-Z0-9`` classes.
+    """Maps the model's classes onto ``blank + other + A-Z0-9`` (:class:`CtcSteps`).
 
     Lower-case probabilities are added to their upper-case letter; every other symbol is
     pooled into one "other" class that separates characters but prints nothing.
@@ -77,36 +78,25 @@ class CtcAlnumDecoder:
         self._lower_pos = np.array([k for k, _ in lower], dtype=np.int64)
         self._lower_idx = np.array([i for _, i in lower], dtype=np.int64)
 
-    def class_probs(self, probs: NDArray[np.float32]) -> NDArray[np.float32]:
-        """(T, C) model softmax -> (T, 38): blank, other, then :data:`ALPHABET`."""
+    def steps(self, probs: NDArray[np.float32]) -> CtcSteps:
+        """(T, C) model softmax -> :class:`CtcSteps` (T, 38): blank, other, ALPHABET."""
         alnum = probs[:, self._upper].copy()
         alnum[:, self._lower_pos] += probs[:, self._lower_idx]
         blank = probs[:, 0]
         other = np.clip(1.0 - blank - alnum.sum(axis=1), 0.0, 1.0)
-        return np.concatenate([blank[:, None], other[:, None], alnum], axis=1)
+        return CtcSteps(np.concatenate([blank[:, None], other[:, None], alnum], axis=1))
 
     def decode(self, probs: NDArray[np.float32]) -> PlateRead:
-        """One line of (T, C) softmax output -> text, mean char confidence, per-char conf."""
-        classes = self.class_probs(probs)
-        best = classes.argmax(axis=1)
-        best_p = classes.max(axis=1)
-        text: list[str] = []
-        confs: list[float] = []
-        prev = -1
-        for k, p in zip(best.tolist(), best_p.tolist(), strict=True):
-            if k >= 2:
-                if k != prev:
-                    text.append(ALPHABET[k - 2])
-                    confs.append(p)
-                else:
-                    confs[-1] = max(confs[-1], p)
-            prev = k
+        """One line of (T, C) softmax output -> greedy text, mean char confidence, steps."""
+        steps = self.steps(probs)
+        text, _, confs = greedy(steps)
         conf = float(np.mean(confs)) if confs else 0.0
-        return PlateRead("".join(text), conf, tuple(round(c, 4) for c in confs))
+        return PlateRead(text, conf, confs, (steps,))
 
 
 def vote(reads: Sequence[PlateRead]) -> PlateRead:
-    """The text whose reads' confidences sum highest; its most confident read.
+    """The text whose reads' confidences sum highest (its most confident read), carrying
+    every read's steps.
 
     Two variants agreeing beat one slightly more confident outlier.
     """
@@ -114,10 +104,12 @@ def vote(reads: Sequence[PlateRead]) -> PlateRead:
     for read in reads:
         if read.text:
             totals[read.text] = totals.get(read.text, 0.0) + read.confidence
+    steps = tuple(s for read in reads for s in read.steps)
     if not totals:
-        return PlateRead("", 0.0)
+        return PlateRead("", 0.0, (), steps)
     text = max(totals, key=lambda t: totals[t])
-    return max((r for r in reads if r.text == text), key=lambda r: r.confidence)
+    top = max((r for r in reads if r.text == text), key=lambda r: r.confidence)
+    return PlateRead(top.text, top.confidence, top.char_confidences, steps)
 
 
 class RapidOcrReader:

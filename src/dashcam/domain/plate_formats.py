@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from itertools import product
 from typing import Any
 
@@ -54,13 +55,17 @@ class Layout:
 
     ``pattern`` is the source pattern it came from (quantifiers expanded into several
     layouts share it); ``lines`` is 2 for a two-line plate; ``weight`` is its share of its
-    jurisdiction's plates (relative to its siblings).
+    jurisdiction's plates (relative to its siblings); ``gaps`` are the positions a printed
+    separator precedes and ``line_break`` the first position of the second line (0: one
+    line).
     """
 
     pattern: str
     positions: tuple[frozenset[str], ...]
     lines: int = 1
     weight: float = 1.0
+    gaps: tuple[int, ...] = ()
+    line_break: int = 0
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -71,7 +76,23 @@ class Layout:
             ch in allowed for ch, allowed in zip(text, self.positions, strict=True)
         )
 
-    @property
+    def printed(self, text: str) -> str:
+        """``text`` as the plate prints it: a space at each gap, a newline between lines."""
+        out: list[str] = []
+        for i, ch in enumerate(text):
+            if self.line_break and i == self.line_break:
+                out.append("\n")
+            elif i in self.gaps:
+                out.append(" ")
+            out.append(ch)
+        return "".join(out)
+
+    def sample(self, draw: Callable[[int], int]) -> str:
+        """A random plate of this layout; ``draw(n)`` returns an index below ``n``
+        (``lambda n: int(rng.integers(n))`` with a numpy generator)."""
+        return "".join((chars := sorted(allowed))[draw(len(chars))] for allowed in self.positions)
+
+    @cached_property
     def shape(self) -> str:
         """The layout in ``L``/``D``/``A``/``[..]`` form, one token per position."""
         out: list[str] = []
@@ -93,8 +114,8 @@ class Jurisdiction:
 
     ``fold`` maps a character onto the one the jurisdiction writes for the same glyph
     (US states: letter ``O`` is written as digit ``0``); ``vanity`` says personalised
-    plates outside the layouts are issued; ``weight`` is the prior share of the
-    jurisdiction's country among its siblings (default: equal shares).
+    plates outside the layouts are issued; ``weight`` is its prior: its share of its
+    country's vehicles times the country's weight (the file's ``countries`` table).
     """
 
     code: str
@@ -140,17 +161,24 @@ def _char_class(body: str) -> frozenset[str]:
     return frozenset(chars)
 
 
-def _tokens(pattern: str, letters: str) -> list[tuple[frozenset[str] | None, int, int]]:
-    """``(charset, min, max)`` per token; charset ``None`` marks the line break."""
-    out: list[tuple[frozenset[str] | None, int, int]] = []
+_GAP: frozenset[str] = frozenset({" "})
+_LINE: frozenset[str] = frozenset({"/"})
+
+
+def _tokens(pattern: str, letters: str) -> list[tuple[frozenset[str], int, int]]:
+    """``(charset, min, max)`` per token; :data:`_GAP` and :data:`_LINE` mark a printed
+    separator and the line break."""
+    out: list[tuple[frozenset[str], int, int]] = []
     i = 0
     while i < len(pattern):
         ch = pattern[i]
         if ch in _SEPARATORS:
+            if not out or out[-1][0] is not _GAP:
+                out.append((_GAP, 0, 0))
             i += 1
             continue
         if ch == "/":
-            out.append((None, 1, 1))
+            out.append((_LINE, 0, 0))
             i += 1
             continue
         if ch == "L":
@@ -191,25 +219,35 @@ def expand_pattern(pattern: str, letters: str = LETTERS, weight: float = 1.0) ->
 
     >>> [lay.shape for lay in expand_pattern("L{1,2} D")]
     ['LD', 'LLD']
-    >>> expand_pattern("DD/LL")[0].lines
-    2
+    >>> lay = expand_pattern("DD/LL")[0]
+    >>> lay.lines, lay.printed("12AB")
+    (2, '12\\nAB')
     """
     tokens = _tokens(pattern, letters)
-    lines = 1 + sum(1 for charset, _, _ in tokens if charset is None)
-    items = [(charset, lo, hi) for charset, lo, hi in tokens if charset is not None]
+    items = [(charset, lo, hi) for charset, lo, hi in tokens if hi > 0]
     if not items:
         raise ValueError(f"pattern {pattern!r} describes no character")
-    choices = [range(lo, hi + 1) for _, lo, hi in items]
-    combos = list(product(*choices))
+    combos = list(product(*[range(lo, hi + 1) for _, lo, hi in items]))
     out: list[Layout] = []
     for counts in combos:
         positions: list[frozenset[str]] = []
-        for (charset, _, _), n in zip(items, counts, strict=True):
-            assert charset is not None
-            positions.extend([charset] * n)
+        gaps: list[int] = []
+        line_break = 0
+        chars = iter(counts)
+        for charset, _, hi in tokens:
+            if charset is _GAP:
+                gaps.append(len(positions))
+            elif charset is _LINE:
+                line_break = len(positions)
+            elif hi > 0:
+                positions.extend([charset] * next(chars))
         if not 1 <= len(positions) <= MAX_PLATE_LEN:
             raise ValueError(f"pattern {pattern!r}: a layout of {len(positions)} characters")
-        out.append(Layout(pattern, tuple(positions), lines, weight / len(combos)))
+        inner = tuple(g for g in dict.fromkeys(gaps) if 0 < g < len(positions) and g != line_break)
+        lines = 2 if line_break else 1
+        out.append(
+            Layout(pattern, tuple(positions), lines, weight / len(combos), inner, line_break)
+        )
     out.sort(key=len)
     return tuple(out)
 
@@ -220,6 +258,18 @@ def _str_tuple(value: Any, what: str) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise ValueError(f"{what}: expected a list of strings")
     return tuple(str(v) for v in value)
+
+
+def _with_fold(layout: Layout, fold: tuple[tuple[str, str], ...]) -> Layout:
+    """A folded pair is one glyph: a position allowing either character allows both
+    (the decoder reads either, the fold writes the jurisdiction's one)."""
+    positions: list[frozenset[str]] = []
+    for allowed in layout.positions:
+        for src, dst in fold:
+            if src in allowed or dst in allowed:
+                allowed = allowed | {src, dst}
+        positions.append(allowed)
+    return replace(layout, positions=tuple(positions))
 
 
 _ENTRY_KEYS = frozenset(
@@ -241,7 +291,9 @@ _ENTRY_KEYS = frozenset(
 _LAYOUT_KEYS = frozenset({"pattern", "weight", "note"})
 
 
-def _jurisdiction(entry: Mapping[str, Any], country_share: Mapping[str, int]) -> Jurisdiction:
+def _jurisdiction(
+    entry: Mapping[str, Any], country_share: Mapping[str, int], country_weight: Mapping[str, float]
+) -> Jurisdiction:
     code = str(entry["code"]).lower()
     unknown = sorted(set(entry) - _ENTRY_KEYS)
     if unknown:
@@ -263,6 +315,8 @@ def _jurisdiction(entry: Mapping[str, Any], country_share: Mapping[str, int]) ->
     fold = tuple(
         (str(src).upper(), str(dst).upper()) for src, dst in (entry.get("fold") or {}).items()
     )
+    if fold:
+        layouts = [_with_fold(layout, fold) for layout in layouts]
     lengths = entry.get("vanity_lengths", [2, 8])
     country = str(entry.get("country", code.split("-")[0])).lower()
     weight = entry.get("weight")
@@ -275,7 +329,8 @@ def _jurisdiction(entry: Mapping[str, Any], country_share: Mapping[str, int]) ->
         fold=fold,
         vanity=vanity,
         vanity_lengths=(int(lengths[0]), int(lengths[1])),
-        weight=float(weight) if weight is not None else 1.0 / country_share[country],
+        weight=(float(weight) if weight is not None else 1.0 / country_share[country])
+        * country_weight.get(country, 1.0),
         source=str(entry.get("source", "")),
         examples=_str_tuple(entry.get("examples"), f"{code}.examples"),
         counterexamples=_str_tuple(entry.get("counterexamples"), f"{code}.counterexamples"),
@@ -308,6 +363,8 @@ class Selection:
     min_len: int = 1
     max_len: int = MAX_PLATE_LEN
     _by_len: dict[int, tuple[Candidate, ...]] = field(default_factory=dict, compare=False)
+    #: Tables derived from the layouts by a decoder, built once per selection.
+    memo: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         by_len: dict[int, list[Candidate]] = {}
@@ -358,17 +415,19 @@ class FormatBook:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> FormatBook:
-        """Build from the parsed YAML: ``jurisdictions`` (list) and ``groups`` (mapping)."""
+        """Build from the parsed YAML: ``jurisdictions`` (list), ``groups`` (mapping of
+        name to members) and ``countries`` (mapping of country code to prior weight)."""
         entries = list(data.get("jurisdictions") or ())
         share: dict[str, int] = {}
         for entry in entries:
             code = str(entry["code"]).lower()
             country = str(entry.get("country", code.split("-")[0])).lower()
             share[country] = share.get(country, 0) + 1
+        countries = {str(k).lower(): float(v) for k, v in (data.get("countries") or {}).items()}
         jurisdictions: dict[str, Jurisdiction] = {}
         for entry in entries:
             try:
-                j = _jurisdiction(entry, share)
+                j = _jurisdiction(entry, share, countries)
             except (KeyError, ValueError, TypeError, IndexError) as exc:
                 raise ValueError(f"plate format {entry.get('code', '?')!r}: {exc}") from exc
             if j.code in jurisdictions:

@@ -1,13 +1,11 @@
-"""Plate text rules: normalisation, per-region formats, confusion-aware correction and distance.
+"""Plate text rules: normalisation, legends, confusion-aware distance and search.
 
 Pure functions on strings. OCR engines confuse a few glyph pairs on plates (``O``/``0``,
-``I``/``1``, ``B``/``8``, ...); the region format says which positions hold letters and
-which hold digits, so a confusable character in the wrong class can be put right, and
-searches treat those pairs as near-equal.
+``I``/``1``, ``B``/``8``, ...): searches treat those pairs as near-equal, and the
+format-aware decoder (:mod:`dashcam.domain.plate_decoding`) settles them per plate from
+the layout and the recogniser's probabilities.
 
 >>> normalise(" ab-12 cde ")
-'AB12CDE'
->>> correct("A812CDE", region="uk")
 'AB12CDE'
 >>> plate_distance("ABC123", "A8C123")
 0.3
@@ -17,109 +15,57 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
 
 __all__ = [
     "CONFUSABLE_COST",
-    "REGIONS",
-    "RegionFormat",
-    "correct",
-    "fits_region",
+    "CONFUSABLE_PAIRS",
+    "confusable_with",
     "is_plate_legend",
     "normalise",
     "plate_distance",
     "search_matches",
 ]
 
-# Letter -> digit it is mistaken for (and back). Position class decides which one is right.
-_LETTER_TO_DIGIT: dict[str, str] = {
-    "O": "0",
-    "D": "0",
-    "Q": "0",
-    "I": "1",
-    "L": "1",
-    "Z": "2",
-    "B": "8",
-    "S": "5",
-    "G": "6",
-    "T": "7",
-    "A": "4",
-}
-_DIGIT_TO_LETTER: dict[str, str] = {
-    "0": "O",
-    "1": "I",
-    "2": "Z",
-    "8": "B",
-    "5": "S",
-    "6": "G",
-    "7": "T",
-    "4": "A",
-}
-# Pairs that cost less in :func:`plate_distance` (unordered).
-_CONFUSABLE_PAIRS: frozenset[frozenset[str]] = frozenset(
-    frozenset(p)
-    for p in (
-        ("O", "0"),
-        ("I", "1"),
-        ("B", "8"),
-        ("S", "5"),
-        ("Z", "2"),
-        ("G", "6"),
-        ("D", "0"),
-        ("Q", "0"),
-        ("O", "D"),
-        ("O", "Q"),
-        ("L", "1"),
-        ("T", "7"),
-        ("A", "4"),
-        ("U", "V"),
-        ("M", "N"),
-        ("E", "F"),
-        ("K", "X"),
-        ("P", "R"),
-    )
+#: Glyph pairs a plate reader mixes up (unordered), the most frequent first.
+CONFUSABLE_PAIRS: tuple[tuple[str, str], ...] = (
+    ("O", "0"),
+    ("I", "1"),
+    ("B", "8"),
+    ("S", "5"),
+    ("Z", "2"),
+    ("G", "6"),
+    ("D", "0"),
+    ("Q", "0"),
+    ("O", "D"),
+    ("O", "Q"),
+    ("L", "1"),
+    ("T", "7"),
+    ("A", "4"),
+    ("U", "V"),
+    ("M", "N"),
+    ("E", "F"),
+    ("K", "X"),
+    ("P", "R"),
 )
+_PAIRS: frozenset[frozenset[str]] = frozenset(frozenset(p) for p in CONFUSABLE_PAIRS)
 CONFUSABLE_COST = 0.3
+# Digit -> the letter it most often reads as (for telling legends such as VERM0NT).
+_DIGIT_TO_LETTER: dict[str, str] = {}
+for _letter, _digit in CONFUSABLE_PAIRS:
+    if _letter.isalpha() and _digit.isdigit():
+        _DIGIT_TO_LETTER.setdefault(_digit, _letter)
+
+
+def confusable_with(ch: str) -> tuple[str, ...]:
+    """The characters ``ch`` is mixed up with, most frequent pair first.
+
+    >>> confusable_with("0")
+    ('O', 'D', 'Q')
+    """
+    return tuple(b if a == ch else a for a, b in CONFUSABLE_PAIRS if ch in (a, b))
+
 
 _NON_ALNUM = re.compile(r"[^A-Z0-9]")
-
-
-@dataclass(frozen=True)
-class RegionFormat:
-    """What plates of one region look like.
-
-    ``templates`` are strings of ``L`` (letter), ``D`` (digit) and ``X`` (either), one per
-    accepted layout; ``min_len``/``max_len`` bound any plate of the region; ``fold`` maps
-    characters the region prints with one glyph onto the one written down.
-    """
-
-    name: str
-    min_len: int
-    max_len: int
-    templates: tuple[str, ...] = ()
-    fold: tuple[tuple[str, str], ...] = ()
-
-
-REGIONS: dict[str, RegionFormat] = {
-    # US states mix many layouts (ABC1234, 1ABC234, 123ABC, vanity plates...): accept
-    # 2..8 alphanumerics and correct only the most common serial layouts. Most states
-    # print letter O and digit 0 with one glyph (and skip O in serials): write it as 0.
-    "us": RegionFormat(
-        "us",
-        2,
-        8,
-        (),
-        (("O", "0"),),
-    ),
-    # Current UK format: two letters, two digits, three letters.
-    "uk": RegionFormat("uk", 7, 7, ("LLDDLLL",)),
-    # Most EU national formats: 4..9 alphanumerics; no single layout to correct towards.
-    "eu": RegionFormat("eu", 4, 9, ("LLDDLLL", "LLLDDD", "LLDDDD")),
-    "any": RegionFormat("any", 1, 10),
-}
-# "auto" accepts what any region accepts and changes no character: without knowing the
-# region, ``AB12CDE`` (UK) and ``AB123CD`` (other layouts) are both plausible.
-_AUTO_TEMPLATES: tuple[str, ...] = ()
 
 
 def normalise(text: str) -> str:
@@ -216,97 +162,10 @@ def is_plate_legend(text: str) -> bool:
     )
 
 
-def _region(region: str) -> RegionFormat | None:
-    key = region.lower()
-    if key == "auto":
-        return None
-    try:
-        return REGIONS[key]
-    except KeyError:
-        allowed = ", ".join(["auto", *REGIONS])
-        raise ValueError(f"unknown plate region {region!r}; expected one of: {allowed}") from None
-
-
-def fits_region(text: str, region: str = "auto") -> bool:
-    """Whether normalised ``text`` could be a plate of ``region`` (length and characters).
-
-    >>> fits_region("AB12CDE", "uk"), fits_region("AB1", "uk")
-    (True, False)
-    """
-    norm = normalise(text)
-    fmt = _region(region)
-    if fmt is None:
-        lo = min(f.min_len for f in REGIONS.values() if f.name != "any")
-        hi = max(f.max_len for f in REGIONS.values() if f.name != "any")
-        return lo <= len(norm) <= hi
-    return fmt.min_len <= len(norm) <= fmt.max_len
-
-
-def _coerce(text: str, template: str) -> tuple[str, int] | None:
-    """``text`` forced into ``template`` and the number of changed characters, or None."""
-    out: list[str] = []
-    changes = 0
-    for ch, want in zip(text, template, strict=True):
-        if want == "X":
-            out.append(ch)
-        elif want == "L":
-            if ch.isalpha():
-                out.append(ch)
-            elif ch in _DIGIT_TO_LETTER:
-                out.append(_DIGIT_TO_LETTER[ch])
-                changes += 1
-            else:
-                return None
-        elif ch.isdigit():
-            out.append(ch)
-        elif ch in _LETTER_TO_DIGIT:
-            out.append(_LETTER_TO_DIGIT[ch])
-            changes += 1
-        else:
-            return None
-    return "".join(out), changes
-
-
-def correct(text: str, region: str = "auto") -> str:
-    """Normalise ``text`` and put confusable characters right where the format says so.
-
-    Among the region's templates of the same length, the one needing the fewest changes
-    wins; at most a third of the characters may change, and an ambiguous tie between
-    templates that give different results leaves the text as it was read.
-
-    >>> correct("AB1ZCDE", region="uk"), correct("COUGAR", region="us")
-    ('AB12CDE', 'C0UGAR')
-    """
-    norm = normalise(text)
-    fmt = _region(region)
-    templates = _AUTO_TEMPLATES if fmt is None else fmt.templates
-    best: list[tuple[int, str]] = []
-    for template in templates:
-        if len(template) != len(norm):
-            continue
-        got = _coerce(norm, template)
-        if got is None:
-            continue
-        fixed, changes = got
-        if changes * 3 > len(norm):
-            continue
-        best.append((changes, fixed))
-    fixed = norm
-    if best:
-        best.sort()
-        fewest = best[0][0]
-        results = {text for changes, text in best if changes == fewest}
-        if len(results) == 1:
-            fixed = results.pop()
-    for src, dst in () if fmt is None else fmt.fold:
-        fixed = fixed.replace(src, dst)
-    return fixed
-
-
 def _sub_cost(a: str, b: str) -> float:
     if a == b:
         return 0.0
-    return CONFUSABLE_COST if frozenset((a, b)) in _CONFUSABLE_PAIRS else 1.0
+    return CONFUSABLE_COST if frozenset((a, b)) in _PAIRS else 1.0
 
 
 def plate_distance(a: str, b: str) -> float:

@@ -17,6 +17,8 @@ class PlateObservation:
     detector_score: float = 0.0
     track_id: int = -1
     crop_path: str | None = None
+    #: The read's best texts under the plate formats and their probabilities (for fusion).
+    alternatives: tuple[tuple[str, float], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)

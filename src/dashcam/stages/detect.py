@@ -56,6 +56,7 @@ class PlateDetectStage:
         analysis.plate_crops = [pad_crop(image, box) for box in boxes]
         analysis.plate_texts = [""] * len(boxes)
         analysis.plate_raw_texts = [""] * len(boxes)
+        analysis.plate_alternatives = [()] * len(boxes)
         analysis.plate_confidences = list(scores)
         return analysis
 
@@ -84,5 +85,6 @@ class OcrStage:
         analysis.plate_crops = [analysis.plate_crops[i] for i, _ in kept]
         analysis.plate_texts = [normalise(r.text) for _, r in kept]
         analysis.plate_raw_texts = [r.raw_text for _, r in kept]
+        analysis.plate_alternatives = [r.alternatives() for _, r in kept]
         analysis.plate_confidences = [float(r.confidence) for _, r in kept]
         return analysis

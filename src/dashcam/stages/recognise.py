@@ -7,6 +7,7 @@ live-relay worker. Models load once, in the constructor (the reader warms up the
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,7 +16,10 @@ import numpy as np
 from dashcam.backends.protocols import ImageBGR, PlateDetector, PlateRead, PlateReader
 from dashcam.config import Settings
 from dashcam.domain.detections import Detections
-from dashcam.domain.plate_text import REGIONS, correct, is_plate_legend, normalise
+from dashcam.domain.plate_decoding import CtcSteps, TextCandidate, combine, decode
+from dashcam.domain.plate_text import is_plate_legend, normalise
+from dashcam.errors import ConfigError
+from dashcam.resources import format_book
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +35,11 @@ MIN_FOUND_CHARS = 4
 class PlateResult:
     """One recognised plate.
 
-    ``text`` is normalised and corrected for the region; ``raw_text`` is what OCR read;
-    ``confidence`` is the OCR confidence (the detector score when OCR is disabled);
-    ``xyxy`` is the plate box in image pixels.
+    ``text`` is the most probable text that fits the selected plate formats;
+    ``raw_text`` is what OCR read greedily; ``confidence`` is the mean per-character
+    probability of ``text`` (the detector score when OCR is disabled); ``xyxy`` is the
+    plate box in image pixels; ``region`` the jurisdiction whose layout ``text`` fits
+    (None: no layout, or no rules); ``candidates`` the best texts, best first.
     """
 
     text: str
@@ -41,6 +47,18 @@ class PlateResult:
     xyxy: tuple[float, float, float, float]
     raw_text: str
     detector_score: float
+    region: str | None = None
+    candidates: tuple[TextCandidate, ...] = ()
+
+    def alternatives(self, top_n: int = 5) -> tuple[tuple[str, float], ...]:
+        """The best texts with their share of probability among them, best first."""
+        cands = self.candidates[:top_n]
+        if not cands:
+            return ()
+        peak = max(c.log_score for c in cands)
+        weights = [math.exp(c.log_score - peak) for c in cands]
+        total = sum(weights)
+        return tuple((c.text, round(w / total, 4)) for c, w in zip(cands, weights, strict=True))
 
 
 def pad_crop(image: ImageBGR, xyxy: Sequence[float], pad: float = CROP_PAD) -> ImageBGR:
@@ -69,14 +87,10 @@ class PlateRecogniser:
     ) -> None:
         from dashcam.backends.registry import make_plate_reader
 
-        if settings.plate_region.lower() != "auto" and settings.plate_region.lower() not in REGIONS:
-            from dashcam.errors import ConfigError
-
-            allowed = ", ".join(["auto", *REGIONS])
-            raise ConfigError(
-                f"plate_region (DASHCAM_PLATE_REGION): unknown region "
-                f"{settings.plate_region!r}; expected one of: {allowed}"
-            )
+        try:
+            self.selection = format_book().select(settings.plate_region)
+        except ValueError as exc:
+            raise ConfigError(f"plate_region (DASHCAM_PLATE_REGION): {exc}") from None
         self.settings = settings
         self.region = settings.plate_region.lower()
         self.min_confidence = settings.min_plate_confidence
@@ -98,14 +112,27 @@ class PlateRecogniser:
             self._detector = make_plate_detector(self.settings)
         return self._detector
 
+    def candidates(self, read: PlateRead, top_n: int = 5) -> list[TextCandidate]:
+        """The most probable texts of a read under the selected formats, best first."""
+        if read.steps:
+            return combine([decode(s, self.selection) for s in read.steps], top_n)
+        if not read.text:
+            return []
+        steps = CtcSteps.from_text(read.text, max(min(read.confidence, 0.99), 0.5))
+        return decode(steps, self.selection, top_n=top_n)
+
     def _result(self, read: PlateRead, xyxy: Sequence[float], score: float) -> PlateResult:
         box = (float(xyxy[0]), float(xyxy[1]), float(xyxy[2]), float(xyxy[3]))
+        cands = self.candidates(read)
+        best = cands[0] if cands else None
         return PlateResult(
-            text=correct(read.text, self.region),
-            confidence=round(float(read.confidence), 4),
+            text=best.text if best else "",
+            confidence=round(float(best.confidence if best else read.confidence), 4),
             xyxy=box,
             raw_text=read.text,
             detector_score=round(float(score), 4),
+            region=best.jurisdiction if best else None,
+            candidates=tuple(cands),
         )
 
     def read_crops(self, crops: Sequence[ImageBGR]) -> list[PlateResult]:
@@ -175,10 +202,7 @@ class PlateRecogniser:
             return False
         if is_plate_legend(result.raw_text):  # the state name above or below the number
             return False
-        fmt = REGIONS.get(self.region)
-        if fmt is None:
-            return len(text) <= max(f.max_len for f in REGIONS.values())
-        return fmt.min_len <= len(text) <= fmt.max_len
+        return self.selection.fits(text)
 
 
 def top_candidates(found: Detections) -> tuple[list[list[float]], list[float]]:

@@ -15,6 +15,7 @@ class FrameAnalysis:
     """Everything the detector stages found on one sampled frame.
 
     ``plate_texts``/``plate_confidences`` are parallel to ``plates`` ("" when not read);
+    ``plate_alternatives`` holds each read's best texts with their probabilities;
     ``plate_crops`` are small BGR crops (kept for the best-crop of each sighting).
     """
 
@@ -26,5 +27,6 @@ class FrameAnalysis:
     plate_texts: list[str] = field(default_factory=list)
     plate_confidences: list[float] = field(default_factory=list)
     plate_raw_texts: list[str] = field(default_factory=list)
+    plate_alternatives: list[tuple[tuple[str, float], ...]] = field(default_factory=list)
     plate_crops: list[NDArray[np.uint8]] = field(default_factory=list)
     vehicle_class_names: tuple[str, ...] = ()

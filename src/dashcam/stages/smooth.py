@@ -26,7 +26,7 @@ class SmoothStage:
         if not obs:
             return None
         if self.ocr:
-            fused = fuse_reads([Read(o.text, o.confidence) for o in obs])
+            fused = fuse_reads([Read(o.text, o.confidence, o.alternatives) for o in obs])
             if fused is None:
                 return None
             text, conf, n = fused.text, fused.confidence, fused.n_reads

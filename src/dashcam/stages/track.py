@@ -80,6 +80,9 @@ class TrackStage:
                 detector_score=float(analysis.plates.confidence[k]),
                 track_id=int(track_id),
                 crop_path=crop_name(analysis.frame_index, k),
+                alternatives=analysis.plate_alternatives[k]
+                if k < len(analysis.plate_alternatives)
+                else (),
             )
             observations.append(obs)
             state = self._open.setdefault(int(track_id), _Open())
