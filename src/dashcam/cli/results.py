@@ -9,9 +9,26 @@ import typer
 from rich.table import Table
 
 from dashcam.cli.common import console, open_repo, out, settings_from, sightings_table
+from dashcam.domain.gps import GpsClock, TrackTimeBase
 from dashcam.errors import InputError
 from dashcam.output.export import ExportFormat, export
 from dashcam.store.paths import atomic_write_text
+
+_TIME_BASES = {
+    TrackTimeBase.VIDEO: "video time",
+    TrackTimeBase.CREATION_TIME: "creation time",
+    TrackTimeBase.FIRST_FIX: "first fix",
+}
+
+
+def gps_clock_cell(clock: GpsClock | None) -> str:
+    """``gpmf, video time, GPS -3600.0 s vs creation`` / ``nmea, creation time`` / ``—``."""
+    if clock is None:
+        return "—"
+    cell = f"{clock.source}, {_TIME_BASES[clock.time_base]}"
+    if clock.gps_minus_creation_ms is not None:
+        cell += f", GPS {clock.gps_minus_creation_ms / 1000:+.1f} s vs creation"
+    return cell
 
 
 def register(app: typer.Typer) -> None:
@@ -78,7 +95,7 @@ def register(app: typer.Typer) -> None:
         """List processed and registered videos."""
         repo = open_repo(settings_from())
         table = Table(title="Videos")
-        for col in ("id", "status", "duration", "sightings", "outputs"):
+        for col in ("id", "status", "duration", "sightings", "GPS clock", "outputs"):
             table.add_column(col)
         for v in repo.list_videos():
             table.add_row(
@@ -86,6 +103,7 @@ def register(app: typer.Typer) -> None:
                 v.status.value,
                 f"{v.duration_s:.1f} s" if v.duration_s else "—",
                 str(v.n_sightings),
+                gps_clock_cell(v.gps_clock),
                 v.archive_dir or v.output_dir or "—",
             )
         out.print(table)

@@ -1,7 +1,9 @@
-"""GPS fixes and tracks: pure types and logic (interpolation, distance).
+"""GPS fixes and tracks: pure types and logic (interpolation, distance, clocks).
 
 Times are UTC milliseconds since the Unix epoch (``*_ms``), distances metres,
 speeds metres per second, bearings degrees clockwise from true north in [0, 360).
+A fix read from a track embedded in a video also has ``video_ms``: its time on that
+video's own timeline (milliseconds from the first frame, the frames' ``pts_s`` clock).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from functools import cached_property
 from typing import overload
 
@@ -23,7 +26,9 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class GpsFix:
-    """One position. ``timestamp_ms`` is UTC milliseconds since the Unix epoch."""
+    """One position. ``timestamp_ms`` is UTC milliseconds since the Unix epoch;
+    ``video_ms`` the time on the video's own timeline when the fix came from a track
+    embedded in that video (None for side-car files)."""
 
     timestamp_ms: int
     lat: float
@@ -31,6 +36,7 @@ class GpsFix:
     speed_mps: float | None = None
     bearing_deg: float | None = None
     altitude_m: float | None = None
+    video_ms: int | None = None
 
 
 def valid_lat_lon(lat: float, lon: float) -> bool:
@@ -154,6 +160,11 @@ class GpsTrack:
     def altitude_m(self) -> FloatArray:
         return _opt(f.altitude_m for f in self.fixes)
 
+    @property
+    def on_video_timeline(self) -> bool:
+        """True when every fix has a ``video_ms`` (a track read from inside its video)."""
+        return bool(self.fixes) and all(f.video_ms is not None for f in self.fixes)
+
 
 @dataclass(frozen=True)
 class TrackPositions:
@@ -181,21 +192,18 @@ def _circular_lerp(a: FloatArray, b: FloatArray, w: FloatArray, period: float) -
     return np.asarray(a + w * d, dtype=np.float64)
 
 
-def positions_at(track: GpsTrack, t_ms: npt.ArrayLike, max_gap_s: float) -> TrackPositions:
-    """Interpolate the track at each time in ``t_ms`` (any shape of ints, UTC ms).
-
-    Linear between the two fixes around each time; bearing and longitude go the short
-    way round the circle. NaN outside [start_ms, end_ms] and where the surrounding
-    fixes are more than ``max_gap_s`` apart; a time equal to a fix's time is that fix.
-    """
-    t = np.asarray(t_ms, dtype=np.int64)
+def _interpolate(
+    track: GpsTrack, keys: IntArray, order: IntArray, t: IntArray, max_gap_s: float
+) -> TrackPositions:
+    """Interpolate every column at times ``t`` on the clock ``keys`` (one key per fix,
+    ``order`` sorts them); the result's ``timestamps_ms`` is UTC, interpolated too."""
     shape = t.shape
     flat = t.reshape(-1)
     nan = np.full(flat.shape, np.nan, dtype=np.float64)
     n = len(track)
     if n == 0:
         return TrackPositions(t, *(nan.reshape(shape) for _ in range(5)))
-    ts = track.timestamps_ms
+    ts = keys[order]
     i1 = np.searchsorted(ts, flat, side="right")
     i0 = i1 - 1
     i0c = np.clip(i0, 0, n - 1)
@@ -209,22 +217,71 @@ def positions_at(track: GpsTrack, t_ms: npt.ArrayLike, max_gap_s: float) -> Trac
     w = np.where(span > 0, (flat - ts[i0c]) / np.where(span > 0, span, 1.0), 0.0)
 
     def lerp(col: FloatArray) -> FloatArray:
-        out = col[i0c] + w * (col[i1c] - col[i0c])
+        c = col[order]
+        out = c[i0c] + w * (c[i1c] - c[i0c])
         return np.where(ok, out, np.nan).reshape(shape)
 
     def clerp(col: FloatArray, period: float, low: float) -> FloatArray:
-        out = _circular_lerp(col[i0c], col[i1c], w, period)
+        c = col[order]
+        out = _circular_lerp(c[i0c], c[i1c], w, period)
         # wrap only what left the range, so exact fixes keep their exact value
         out = np.where(out < low, out + period, np.where(out >= low + period, out - period, out))
         return np.where(ok, out, np.nan).reshape(shape)
 
+    utc = np.rint(lerp(track.timestamps_ms.astype(np.float64)))
     return TrackPositions(
-        timestamps_ms=t,
+        timestamps_ms=np.where(ok.reshape(shape), utc, 0).astype(np.int64),
         lat=lerp(track.lat),
         lon=clerp(track.lon, 360.0, -180.0),
         speed_mps=lerp(track.speed_mps),
         bearing_deg=clerp(track.bearing_deg, 360.0, 0.0),
         altitude_m=lerp(track.altitude_m),
+    )
+
+
+def positions_at(track: GpsTrack, t_ms: npt.ArrayLike, max_gap_s: float) -> TrackPositions:
+    """Interpolate the track at each time in ``t_ms`` (any shape of ints, UTC ms).
+
+    Linear between the two fixes around each time; bearing and longitude go the short
+    way round the circle. NaN outside [start_ms, end_ms] and where the surrounding
+    fixes are more than ``max_gap_s`` apart; a time equal to a fix's time is that fix.
+    """
+    t = np.asarray(t_ms, dtype=np.int64)
+    order = np.arange(len(track), dtype=np.int64)
+    out = _interpolate(track, track.timestamps_ms, order, t, max_gap_s)
+    return replace(out, timestamps_ms=t)
+
+
+def positions_at_video_ms(
+    track: GpsTrack, video_ms: npt.ArrayLike, max_gap_s: float
+) -> TrackPositions:
+    """Like ``positions_at`` but on the video's own timeline: ``video_ms`` are frame
+    times (ms from the first frame) and the track must be ``on_video_timeline``. The
+    result's ``timestamps_ms`` are the UTC times interpolated between the same fixes.
+    ValueError for a track without video times."""
+    if not track.on_video_timeline:
+        raise ValueError("track has no video times: it was not read from inside a video")
+    keys = np.array([f.video_ms for f in track.fixes], dtype=np.int64)
+    order = np.argsort(keys, kind="stable").astype(np.int64)
+    return _interpolate(track, keys, order, np.asarray(video_ms, dtype=np.int64), max_gap_s)
+
+
+def _first_fix(p: TrackPositions, video_ms: int | None) -> GpsFix | None:
+    if not p.known[0]:
+        return None
+
+    def opt(col: FloatArray) -> float | None:
+        v = float(col[0])
+        return None if math.isnan(v) else v
+
+    return GpsFix(
+        timestamp_ms=int(p.timestamps_ms[0]),
+        lat=float(p.lat[0]),
+        lon=float(p.lon[0]),
+        speed_mps=opt(p.speed_mps),
+        bearing_deg=opt(p.bearing_deg),
+        altitude_m=opt(p.altitude_m),
+        video_ms=video_ms,
     )
 
 
@@ -237,22 +294,73 @@ def position_at(track: GpsTrack, t_ms: int, *, max_gap_s: float) -> GpsFix | Non
     >>> (p.lat, p.bearing_deg)
     (1.0, 0.0)
     """
-    p = positions_at(track, np.array([t_ms], dtype=np.int64), max_gap_s)
-    if not p.known[0]:
+    return _first_fix(positions_at(track, np.array([t_ms], dtype=np.int64), max_gap_s), None)
+
+
+def position_at_frame(
+    track: GpsTrack, pts_s: float, *, start_utc_ms: int | None, max_gap_s: float
+) -> GpsFix | None:
+    """Where the camera was ``pts_s`` seconds into the video, or None when unknown.
+
+    A track read from inside the video is ``on_video_timeline``: the frame meets it by
+    video time (no clock to trust). Any other track is looked up at the UTC time
+    ``start_utc_ms + pts_s`` (None when that start is unknown). The fix's
+    ``timestamp_ms`` is UTC either way.
+    """
+    frame_ms = round(pts_s * 1000)
+    if track.on_video_timeline:
+        p = positions_at_video_ms(track, np.array([frame_ms], dtype=np.int64), max_gap_s)
+        return _first_fix(p, frame_ms)
+    if start_utc_ms is None:
         return None
+    return position_at(track, start_utc_ms + frame_ms, max_gap_s=max_gap_s)
 
-    def opt(col: FloatArray) -> float | None:
-        v = float(col[0])
-        return None if math.isnan(v) else v
 
-    return GpsFix(
-        timestamp_ms=int(t_ms),
-        lat=float(p.lat[0]),
-        lon=float(p.lon[0]),
-        speed_mps=opt(p.speed_mps),
-        bearing_deg=opt(p.bearing_deg),
-        altitude_m=opt(p.altitude_m),
-    )
+class TrackTimeBase(StrEnum):
+    """How a video's frames are put on its GPS track."""
+
+    VIDEO = "video"  # track embedded in the video: frames meet fixes by video time
+    CREATION_TIME = "creation_time"  # side-car: first frame at the container's creation time
+    FIRST_FIX = "first_fix"  # side-car and no creation time: first frame at the first fix
+
+
+@dataclass(frozen=True)
+class GpsClock:
+    """How one video's frames meet its GPS track, as recorded with the video.
+
+    ``start_utc_ms`` is the UTC time of the first frame. ``gps_minus_creation_ms`` is
+    the GPS clock minus the container's creation time (e.g. -3_600_000 for a camera
+    that writes UTC+1 local time as its creation time); None unless the track is on
+    the video's timeline and the container has a creation time.
+    """
+
+    time_base: TrackTimeBase
+    source: str
+    start_utc_ms: int
+    gps_minus_creation_ms: int | None = None
+
+
+def gps_clock(track: GpsTrack, *, source: str, creation_ms: int | None) -> GpsClock:
+    """The clock of a video whose track is ``track`` (read from ``source``, e.g. ``"gpmf"``
+    or ``"nmea"``) and whose container says it was created at ``creation_ms`` (UTC ms).
+
+    >>> t = GpsTrack([GpsFix(10_500, 0.0, 0.0, video_ms=500), GpsFix(11_500, 0.0, 0.0,
+    ...     video_ms=1500)])
+    >>> c = gps_clock(t, source="gpmf", creation_ms=7_000)
+    >>> (c.time_base.value, c.start_utc_ms, c.gps_minus_creation_ms)
+    ('video', 10000, 3000)
+    """
+    if not track.fixes:
+        raise ValueError("empty GPS track has no clock")
+    if track.on_video_timeline:
+        # the median of (GPS time - video time) shrugs off a fix with a late time stamp
+        deltas = [f.timestamp_ms - (f.video_ms or 0) for f in track.fixes]
+        start = int(np.median(np.array(deltas, dtype=np.int64)))
+        diff = None if creation_ms is None else start - creation_ms
+        return GpsClock(TrackTimeBase.VIDEO, source, start, diff)
+    if creation_ms is not None:
+        return GpsClock(TrackTimeBase.CREATION_TIME, source, creation_ms)
+    return GpsClock(TrackTimeBase.FIRST_FIX, source, track.start_ms)
 
 
 def with_clock_offset(track: GpsTrack, offset_s: float) -> GpsTrack:
@@ -261,6 +369,13 @@ def with_clock_offset(track: GpsTrack, offset_s: float) -> GpsTrack:
     if delta == 0:
         return track
     return GpsTrack(replace(f, timestamp_ms=f.timestamp_ms + delta) for f in track)
+
+
+def without_video_times(track: GpsTrack) -> GpsTrack:
+    """A copy whose fixes have no ``video_ms`` (a track embedded in another video)."""
+    if not any(f.video_ms is not None for f in track):
+        return track
+    return GpsTrack(replace(f, video_ms=None) for f in track)
 
 
 def overlaps(track: GpsTrack, start_ms: int, end_ms: int) -> bool:

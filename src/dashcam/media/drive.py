@@ -11,7 +11,7 @@ import numpy as np
 
 from dashcam.domain.gps import GpsFix
 
-__all__ = ["distance_travelled_m", "drive_track", "nmea_lines"]
+__all__ = ["distance_travelled_m", "drive_track", "nmea_coord_exact", "nmea_lines"]
 
 
 def _nmea_checksum(body: str) -> str:
@@ -31,6 +31,11 @@ def _nmea_coord(value: float, deg_width: int, pos: str, neg: str) -> tuple[str, 
     text = f"{deg:0{deg_width}d}{minutes:08.5f}"
     exact = deg + float(f"{minutes:.5f}") / 60
     return f"{text},{hemi}", exact if value >= 0 else -exact
+
+
+def nmea_coord_exact(value: float, deg_width: int) -> float:
+    """The value ``nmea_lines`` writes for a latitude (``deg_width`` 2) or longitude (3)."""
+    return _nmea_coord(value, deg_width, "+", "-")[1]
 
 
 def nmea_lines(fixes: Sequence[GpsFix]) -> list[str]:

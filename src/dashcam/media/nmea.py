@@ -5,6 +5,11 @@ GGA sentences take the date of the nearest RMC and the two merge per timestamp. 
 no date is known the ``[unix_ms]`` line prefix is the time. Lines with a bad checksum,
 void fixes (RMC status ``V``, GGA quality 0), out-of-range positions and garbage are
 counted as rejected; other sentence types (GSV, GSA, VTG, proprietary) are ignored.
+
+This reader is hand-written on purpose: NMEA libraries (pynmea2) parse one sentence
+at a time and know neither the dashcam ``[unix_ms]`` prefix (the camera's clock, which
+also puts a BlackVue MP4's embedded log on its video timeline) nor how to keep going
+through the garbage, torn lines and bad checksums real dashcam logs hold.
 """
 
 from __future__ import annotations
@@ -135,8 +140,18 @@ def _timestamp(s: _Sentence, day_ms: int | None, near_ms: int | None) -> int | N
     return s.prefix_ms
 
 
-def parse_nmea(text: str) -> tuple[list[GpsFix], int]:
+def _video_ms(s: _Sentence, origin_ms: int | None) -> int | None:
+    if origin_ms is None or s.prefix_ms is None:
+        return None
+    return s.prefix_ms - origin_ms
+
+
+def parse_nmea(text: str, *, video_origin_ms: int | None = None) -> tuple[list[GpsFix], int]:
     """Fixes (RMC and GGA merged per timestamp) and the number of rejected lines.
+
+    With ``video_origin_ms`` (the camera-clock time of the first frame, e.g. a
+    BlackVue ``sttm``), each fix whose line has a ``[unix_ms]`` prefix also gets
+    ``video_ms = prefix - video_origin_ms``. Speeds are read as knots (RMC).
 
     >>> fixes, rejected = parse_nmea(
     ...     "$GPRMC,221320.000,A,5206.0000,N,00418.0000,E,10.0,90.0,141123,,,A*6E\\n")
@@ -188,6 +203,7 @@ def parse_nmea(text: str) -> tuple[list[GpsFix], int]:
                 s.speed_mps,
                 s.bearing_deg,
                 s.altitude_m if old is None else old.altitude_m,
+                _video_ms(s, video_origin_ms),
             )
         else:  # a GGA joining an RMC: keep RMC's position, add altitude
             merged[t] = GpsFix(
@@ -197,6 +213,7 @@ def parse_nmea(text: str) -> tuple[list[GpsFix], int]:
                 old.speed_mps,
                 old.bearing_deg,
                 s.altitude_m if s.altitude_m is not None else old.altitude_m,
+                old.video_ms,
             )
     return list(merged.values()), rejected
 

@@ -1,4 +1,7 @@
-"""Deterministic synthetic dashcam clips: a road scene with plated cars plus an NMEA log.
+"""Deterministic synthetic dashcam clips: a road scene with plated cars plus a GPS track.
+
+The track goes to an NMEA side-car log, or inside the video the way a camera stores it
+(GoPro GPMF, Google CAMM, Novatek freeGPS, BlackVue; ``media/embedded_writer.py``).
 
 Drives ``dashcam demo`` and the tests; nothing is committed, everything is generated.
 The scene lives in ``media/scene.py``, plates in ``media/plates.py``, the GPS drive in
@@ -18,9 +21,11 @@ import av
 import cv2
 import numpy as np
 
-from dashcam.domain.gps import GpsFix
+from dashcam.domain.gps import GpsFix, GpsTrack
 from dashcam.errors import InputError
 from dashcam.media.drive import distance_travelled_m, drive_track, nmea_lines
+from dashcam.media.embedded import EmbeddedSource
+from dashcam.media.embedded_writer import EmbeddedTruth, embed_track
 from dashcam.media.plates import plate_texts, render_plate
 from dashcam.media.scene import BODY_COLOURS, Placed, Scene, Vehicle, overlaps
 
@@ -56,6 +61,7 @@ class SyntheticClip:
     duration_s: float
     start_utc: datetime
     fixes: tuple[GpsFix, ...]
+    embedded: EmbeddedTruth | None = None
 
 
 def _legible(p: Placed, nearer: Sequence[Placed], resolution_wh: tuple[int, int]) -> bool:
@@ -109,18 +115,26 @@ def make_clip(
     plates: Sequence[str] | None = None,
     container: str = "mp4",
     start_utc: datetime | None = None,
+    telemetry: EmbeddedSource | None = None,
+    creation_offset_s: float = 0.0,
 ) -> SyntheticClip:
     """Write ``<out_dir>/<name>.<container>`` and ``<out_dir>/<name>.gps``; return ground truth.
 
     ``plates`` overrides the generated plate texts (its length then sets the vehicle
     count). ``codec`` is any FFmpeg encoder (``libx264``, ``libx265``, ``mpeg4``,
     ``mjpeg``); ``container`` is the file extension (``mp4``, ``mov``, ``mkv``, ``avi``).
+    With ``telemetry`` (MP4 only) the track goes inside the video instead of a side-car
+    (``gps_path`` is then the video) and ``embedded`` holds the samples as stored, the
+    first frame at ``start_utc`` on the GPS clock. ``creation_offset_s`` shifts the
+    container's creation time from ``start_utc`` (3600: a camera writing UTC+1 local time).
     Example::
 
         clip = make_clip(tmp, duration_s=6, n_vehicles=2)
         clip.plates[0].text  # 'KX52ABC'
     """
     width, height = resolution_wh
+    if telemetry is not None and container != "mp4":
+        raise InputError(f"an embedded GPS track needs an mp4 container, got {container!r}")
     if width < 160 or height < 120 or width % 2 or height % 2:
         raise InputError(f"resolution_wh must be even and at least 160x120, got {resolution_wh}")
     if duration_s <= 0.5 or fps <= 0:
@@ -137,15 +151,17 @@ def make_clip(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     video_path = out_dir / f"{name}.{container}"
-    gps_path = out_dir / f"{name}.gps"
-    gps_path.write_text("\n".join(nmea_lines(fixes)) + "\n", encoding="ascii")
+    gps_path = out_dir / f"{name}.gps" if telemetry is None else video_path
+    if telemetry is None:
+        gps_path.write_text("\n".join(nmea_lines(fixes)) + "\n", encoding="ascii")
 
     n_frames = round(duration_s * fps)
     spans: dict[str, list[float]] = {}
     options = {"movflags": "+faststart"} if container in ("mp4", "mov") else {}
     out = av.open(str(video_path), mode="w", options=options)
     try:
-        out.metadata["creation_time"] = start.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        created = start + timedelta(seconds=creation_offset_s)
+        out.metadata["creation_time"] = created.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         stream: Any = out.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
@@ -181,6 +197,15 @@ def make_clip(
     finally:
         out.close()
 
+    truth = None
+    if telemetry is not None:
+        truth = embed_track(
+            video_path,
+            telemetry,
+            GpsTrack(fixes),
+            gps_start_ms=round(start.timestamp() * 1000),
+            duration_s=n_frames / fps,
+        )
     rendered = tuple(
         RenderedPlate(text, round(spans[text][0], 4), round(spans[text][1], 4))
         for text in texts
@@ -195,6 +220,7 @@ def make_clip(
         duration_s=n_frames / fps,
         start_utc=start,
         fixes=tuple(fixes),
+        embedded=truth,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dashcam.domain.gps import GpsClock
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
 
 FORMAT_VERSION = 1
@@ -98,6 +99,21 @@ def sighting_from_dict(d: dict[str, Any]) -> Sighting:
         vehicle_xyxy=_box(d["vehicle_xyxy"]) if d.get("vehicle_xyxy") else None,
         reads=tuple(observation_from_dict(o) for o in d.get("reads", [])),
     )
+
+
+def gps_clock_to_dict(clock: GpsClock | None) -> dict[str, Any] | None:
+    """``metadata.json``'s ``video.gps_clock``: where the track came from, how frames
+    meet it (``video`` timeline, ``creation_time`` or ``first_fix``), the UTC time of the
+    first frame and the GPS clock minus the container's creation time in seconds."""
+    if clock is None:
+        return None
+    diff = clock.gps_minus_creation_ms
+    return {
+        "source": clock.source,
+        "time_base": clock.time_base.value,
+        "start_utc_ms": clock.start_utc_ms,
+        "gps_minus_creation_s": None if diff is None else diff / 1000,
+    }
 
 
 def detection_record(

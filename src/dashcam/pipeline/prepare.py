@@ -7,11 +7,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dashcam.config import Settings
-from dashcam.domain.gps import GpsTrack, overlaps, with_clock_offset
+from dashcam.domain.gps import (
+    GpsClock,
+    GpsTrack,
+    TrackTimeBase,
+    gps_clock,
+    overlaps,
+    with_clock_offset,
+    without_video_times,
+)
 from dashcam.domain.ids import is_valid_id, video_id_for
 from dashcam.errors import DecodeError, GpsError, InputError
 from dashcam.media.decode import VideoInfo, probe
-from dashcam.media.telemetry import find_track_for_video, read_track
+from dashcam.media.telemetry import (
+    TrackReadResult,
+    find_track_for_video,
+    read_embedded_track,
+    read_track,
+)
 from dashcam.stages.final_write import VideoFacts
 from dashcam.store.paths import quick_content_hash
 
@@ -20,7 +33,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class VideoJob:
-    """One video to process; ``gps_path`` None means "look next to the video"."""
+    """One video to process; ``gps_path`` None means "look inside, then next to the video"."""
 
     video_path: Path
     gps_path: Path | None = None
@@ -49,31 +62,34 @@ def prepare(job: VideoJob, settings: Settings) -> PreparedVideo:
     if not is_valid_id(video_id):
         raise InputError(f"invalid video id {video_id!r}: use letters, digits, '.', '_' and '-'")
     notes: list[str] = []
-    start_ms = (
+    creation_ms = (
         round(info.creation_time.timestamp() * 1000) if info.creation_time is not None else None
     )
-    gps_path = job.gps_path or find_track_for_video(path)
+    gps_path, result = _find_track(job, path, notes)
     track: GpsTrack | None = None
-    if gps_path is not None:
-        result = read_track(gps_path)
+    clock: GpsClock | None = None
+    start_ms = creation_ms
+    if gps_path is not None and result is not None:
         track = result.track
+        if gps_path.resolve() != path.resolve():
+            track = without_video_times(track)  # another video's timeline is not this one's
         if settings.gps_clock_offset_s:
             track = with_clock_offset(track, settings.gps_clock_offset_s)
         if result.rejected:
-            notes.append(f"{gps_path.name}: {result.rejected} GPS line(s) rejected")
-        if start_ms is None:
-            # No recording time in the container: dashcams write one GPS log per clip,
-            # so the log's first fix is taken as the clip's first frame.
-            start_ms = track.start_ms
-            notes.append("video has no creation time: aligned to the GPS log's first fix")
+            notes.append(f"{gps_path.name}: {result.rejected} GPS sample(s) rejected")
+        clock = gps_clock(track, source=result.source_format, creation_ms=creation_ms)
+        start_ms = clock.start_utc_ms
+        notes.extend(_clock_notes(clock))
         duration_ms = round((info.duration_s or 0.0) * 1000)
-        if not overlaps(track, start_ms, start_ms + max(duration_ms, 1)):
+        if clock.time_base is not TrackTimeBase.VIDEO and not overlaps(
+            track, start_ms, start_ms + max(duration_ms, 1)
+        ):
             raise GpsError(
                 f"{gps_path}: GPS track does not overlap the video "
                 f"(try --gps-offset / DASHCAM_GPS_CLOCK_OFFSET_S if the camera logs local time)"
             )
     elif job.gps_path is None:
-        notes.append("no GPS track found next to the video: positions unknown")
+        notes.append("no GPS track found inside or next to the video: positions unknown")
     facts = VideoFacts(
         video_id=video_id,
         path=str(path),
@@ -85,5 +101,38 @@ def prepare(job: VideoJob, settings: Settings) -> PreparedVideo:
         start_utc_ms=start_ms,
         gps_path=str(gps_path) if gps_path else None,
         content_hash=content_hash,
+        gps_clock=clock,
     )
     return PreparedVideo(job=job, info=info, facts=facts, track=track, notes=tuple(notes))
+
+
+def _find_track(
+    job: VideoJob, path: Path, notes: list[str]
+) -> tuple[Path | None, TrackReadResult | None]:
+    """``--gps`` when given; else a track embedded in the video (its own timeline, read
+    in Python only); else a side-car file beside it."""
+    if job.gps_path is not None:
+        return job.gps_path, read_track(job.gps_path)
+    try:
+        embedded = read_embedded_track(path)
+    except GpsError as exc:
+        notes.append(f"{exc}: not used")
+        embedded = None
+    if embedded is not None:
+        return path, embedded
+    side_car = find_track_for_video(path)
+    return side_car, None if side_car is None else read_track(side_car)
+
+
+def _clock_notes(clock: GpsClock) -> list[str]:
+    if clock.time_base is TrackTimeBase.FIRST_FIX:
+        # No recording time in the container: dashcams write one GPS log per clip,
+        # so the log's first fix is taken as the clip's first frame.
+        return ["video has no creation time: aligned to the GPS log's first fix"]
+    diff = clock.gps_minus_creation_ms
+    if clock.time_base is TrackTimeBase.VIDEO and diff is not None and abs(diff) >= 1000:
+        return [
+            f"GPS track inside the video ({clock.source}) aligned by video time; the GPS "
+            f"clock is {diff / 1000:+.1f} s from the container's creation time"
+        ]
+    return []

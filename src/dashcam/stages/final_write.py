@@ -9,12 +9,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dashcam.domain.gps import GpsTrack, position_at
+from dashcam.domain.gps import GpsClock, GpsTrack, position_at_frame
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
 from dashcam.output.folder import OutputFolder
-from dashcam.output.metadata import FORMAT_VERSION, detection_record, sighting_to_dict
+from dashcam.output.metadata import (
+    FORMAT_VERSION,
+    detection_record,
+    gps_clock_to_dict,
+    sighting_to_dict,
+)
 from dashcam.output.report import render_report
-from dashcam.store.results import ResultsRepository
+from dashcam.store.results import ResultsRepository, gps_clock_columns
 from dashcam.store.schema import VideoStatus
 
 
@@ -32,12 +37,15 @@ class VideoFacts:
     start_utc_ms: int | None
     gps_path: str | None
     content_hash: str | None
+    gps_clock: GpsClock | None = None
 
 
-def _position(track: GpsTrack | None, utc_ms: int | None, max_gap_s: float) -> Position | None:
-    if track is None or utc_ms is None:
+def _position(
+    track: GpsTrack | None, pts_s: float, start_utc_ms: int | None, max_gap_s: float
+) -> Position | None:
+    if track is None:
         return None
-    fix = position_at(track, utc_ms, max_gap_s=max_gap_s)
+    fix = position_at_frame(track, pts_s, start_utc_ms=start_utc_ms, max_gap_s=max_gap_s)
     if fix is None:
         return None
     return Position(fix.lat, fix.lon, fix.speed_mps, fix.bearing_deg, fix.timestamp_ms)
@@ -66,13 +74,7 @@ class FinalWriteStage:
             detection_record(
                 o,
                 start_utc_ms=facts.start_utc_ms,
-                gps=_position(
-                    track,
-                    None
-                    if facts.start_utc_ms is None
-                    else facts.start_utc_ms + round(o.pts_s * 1000),
-                    self.gps_max_gap_s,
-                ),
+                gps=_position(track, o.pts_s, facts.start_utc_ms, self.gps_max_gap_s),
                 ocr_enabled=ocr_enabled,
             )
             for o in observations
@@ -90,6 +92,7 @@ class FinalWriteStage:
                 "recorded_at": facts.recorded_at.isoformat() if facts.recorded_at else None,
                 "gps_path": facts.gps_path,
                 "content_hash": facts.content_hash,
+                "gps_clock": gps_clock_to_dict(facts.gps_clock),
             },
             "model_info": model_info,
             "stats": stats,
@@ -123,6 +126,7 @@ class FinalWriteStage:
                 duration_s=facts.duration_s,
                 recorded_at=facts.recorded_at,
                 gps_path=facts.gps_path,
+                **gps_clock_columns(facts.gps_clock),
                 output_dir=str(out_dir),
                 frames_processed=int(stats.get("frames_processed", 0)),
                 progress=1.0,

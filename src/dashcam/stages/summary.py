@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from dashcam.domain.gps import GpsTrack, position_at
+from dashcam.domain.gps import GpsTrack, position_at_frame
 from dashcam.domain.plate_text import plate_distance
 from dashcam.domain.sighting import Position, Sighting
 from dashcam.domain.smoothing import is_partial_read
@@ -79,8 +79,8 @@ class SummaryStage:
             last_ms = start_utc_ms + round(s.last_s * 1000)
             pos = None
             if track is not None:
-                fix = position_at(
-                    track, start_utc_ms + round(best_pts * 1000), max_gap_s=self.max_gap_s
+                fix = position_at_frame(
+                    track, best_pts, start_utc_ms=start_utc_ms, max_gap_s=self.max_gap_s
                 )
                 if fix is not None:
                     pos = Position(

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
+from dashcam.domain.gps import GpsClock, TrackTimeBase
 from dashcam.domain.plate_text import search_matches
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
 from dashcam.errors import InputError, StoreError
@@ -31,6 +32,7 @@ class VideoRecord:
     duration_s: float | None = None
     recorded_at: datetime | None = None
     gps_path: str | None = None
+    gps_clock: GpsClock | None = None
     output_dir: str | None = None
     archive_dir: str | None = None
     frames_processed: int | None = None
@@ -49,6 +51,27 @@ class StoredSighting:
     sighting: Sighting
 
 
+def gps_clock_columns(clock: GpsClock | None) -> dict[str, Any]:
+    """The ``VideoRow`` columns that hold ``clock`` (all None without one)."""
+    return {
+        "gps_source": None if clock is None else clock.source,
+        "gps_time_base": None if clock is None else clock.time_base.value,
+        "gps_start_utc_ms": None if clock is None else clock.start_utc_ms,
+        "gps_minus_creation_ms": None if clock is None else clock.gps_minus_creation_ms,
+    }
+
+
+def _gps_clock(row: VideoRow) -> GpsClock | None:
+    if row.gps_time_base is None or row.gps_start_utc_ms is None:
+        return None
+    return GpsClock(
+        TrackTimeBase(row.gps_time_base),
+        row.gps_source or "",
+        row.gps_start_utc_ms,
+        row.gps_minus_creation_ms,
+    )
+
+
 def _video_record(row: VideoRow, n_sightings: int = 0) -> VideoRecord:
     return VideoRecord(
         id=row.id,
@@ -61,6 +84,7 @@ def _video_record(row: VideoRow, n_sightings: int = 0) -> VideoRecord:
         duration_s=row.duration_s,
         recorded_at=row.recorded_at,
         gps_path=row.gps_path,
+        gps_clock=_gps_clock(row),
         output_dir=row.output_dir,
         archive_dir=row.archive_dir,
         frames_processed=row.frames_processed,

@@ -45,6 +45,11 @@ class VideoRow(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     gps_path: Mapped[str | None] = mapped_column(Text)
+    # how frames meet the GPS track (domain.gps.GpsClock); all None without a track
+    gps_source: Mapped[str | None] = mapped_column(String(16))
+    gps_time_base: Mapped[str | None] = mapped_column(String(16))
+    gps_start_utc_ms: Mapped[int | None] = mapped_column(BigInteger)
+    gps_minus_creation_ms: Mapped[int | None] = mapped_column(BigInteger)
     output_dir: Mapped[str | None] = mapped_column(Text)
     archive_dir: Mapped[str | None] = mapped_column(Text)
     frames_processed: Mapped[int | None] = mapped_column(Integer)
