@@ -10,18 +10,22 @@ from pathlib import Path
 
 import pytest
 
+from dashcam.media.embedded import EmbeddedSource
 from dashcam.media.nmea import checksum
+from dashcam.media.synthetic import make_clip
 
 T0 = 1_700_000_000_000
 
 
-def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str | Path, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "dashcam", "gps", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=dict(os.environ),
+        env=dict(os.environ) if env is None else env,
         timeout=60,
     )
 
@@ -84,3 +88,34 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, content: str | None, me
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "trip.gps" in lines[0]
+
+
+@pytest.mark.parametrize("source", list(EmbeddedSource), ids=str)
+def test_prints_every_sample_of_a_track_inside_a_video_without_exiftool(
+    tmp_path: Path, source: EmbeddedSource
+) -> None:
+    clip = make_clip(
+        tmp_path,
+        name="cam",
+        duration_s=2.0,
+        resolution_wh=(160, 120),
+        fps=5,
+        n_vehicles=1,
+        telemetry=source,
+    )
+    assert clip.embedded is not None
+    env = dict(os.environ, PATH=str(tmp_path / "empty-bin"))  # no exiftool to lean on
+    proc = run(clip.video_path, "--format", "csv", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = proc.stdout.splitlines()
+    assert rows[0].endswith(",altitude_m,video_ms")
+    truth = clip.embedded.fixes
+    assert len(rows) == len(truth) + 1  # every sample, one row each
+    for row, fix in zip(rows[1:], truth, strict=True):
+        cells = row.split(",")
+        assert (int(cells[0]), int(cells[-1])) == (fix.timestamp_ms, fix.video_ms)
+        assert float(cells[4]) == pytest.approx(fix.speed_mps)  # m/s whatever the source
+    (summary,) = proc.stderr.strip().splitlines()
+    assert f"cam.mp4 ({source}): {len(truth)} fixes kept, 0 samples rejected" in summary
+    last_s = max(f.video_ms or 0 for f in truth) / 1000
+    assert summary.endswith(f", video {truth[0].video_ms / 1000:.1f}..{last_s:.1f} s")

@@ -10,12 +10,17 @@ import pytest
 from dashcam.domain.gps import (
     GpsFix,
     GpsTrack,
+    TrackTimeBase,
     bearing_deg,
+    gps_clock,
     haversine_m,
     overlaps,
     position_at,
+    position_at_frame,
     positions_at,
+    positions_at_video_ms,
     with_clock_offset,
+    without_video_times,
 )
 
 T0 = 1_700_000_000_000
@@ -145,3 +150,57 @@ def test_clock_offset_shifts_every_fix() -> None:
 )
 def test_overlaps(start_s: float, end_s: float, expected: bool) -> None:
     assert overlaps(TRACK, T0 + round(start_s * 1000), T0 + round(end_s * 1000)) is expected
+
+
+# A track read from inside a video: video time 0 is T0 + 40_000 on the GPS clock, but
+# the GPS times jitter by a few ms around that (as a GoPro's payload times do).
+EMBEDDED = GpsTrack(
+    [
+        GpsFix(T0 + 40_003, 10.0, 20.0, speed_mps=10.0, altitude_m=1.0, video_ms=0),
+        GpsFix(T0 + 41_000, 10.001, 20.0, speed_mps=12.0, altitude_m=2.0, video_ms=1000),
+        GpsFix(T0 + 41_998, 10.002, 20.0, speed_mps=14.0, altitude_m=3.0, video_ms=2000),
+    ]
+)
+
+
+def test_embedded_track_is_interpolated_by_video_time() -> None:
+    pos = positions_at_video_ms(EMBEDDED, np.array([500, 1500, 2001, -1]), max_gap_s=5)
+    assert pos.known.tolist() == [True, True, False, False]
+    assert pos.lat[:2] == pytest.approx([10.0005, 10.0015])
+    assert pos.speed_mps[:2] == pytest.approx([11.0, 13.0])
+    # UTC comes from the same two fixes: halfway between their GPS times
+    assert pos.timestamps_ms[:2].tolist() == [T0 + 40_502, T0 + 41_499]
+
+
+def test_frames_meet_an_embedded_track_by_video_time_whatever_the_start() -> None:
+    a = position_at_frame(EMBEDDED, 1.5, start_utc_ms=None, max_gap_s=5)
+    b = position_at_frame(EMBEDDED, 1.5, start_utc_ms=T0 + 99_000, max_gap_s=5)
+    assert a == b and a is not None
+    assert (a.lat, a.video_ms, a.timestamp_ms) == (pytest.approx(10.0015), 1500, T0 + 41_499)
+
+
+def test_frames_meet_a_side_car_track_at_start_plus_pts() -> None:
+    side_car = without_video_times(EMBEDDED)
+    assert not side_car.on_video_timeline and EMBEDDED.on_video_timeline
+    p = position_at_frame(side_car, 0.5, start_utc_ms=T0 + 40_500, max_gap_s=5)
+    assert p is not None and (p.timestamp_ms, p.lat, p.video_ms) == (T0 + 41_000, 10.001, None)
+    assert position_at_frame(side_car, 0.5, start_utc_ms=None, max_gap_s=5) is None
+    with pytest.raises(ValueError, match="no video times"):
+        positions_at_video_ms(side_car, [0], max_gap_s=5)
+
+
+@pytest.mark.parametrize(
+    ("track", "creation_ms", "expected"),
+    [
+        (EMBEDDED, T0 + 43_600_000, (TrackTimeBase.VIDEO, T0 + 40_000, -43_560_000)),
+        (EMBEDDED, None, (TrackTimeBase.VIDEO, T0 + 40_000, None)),
+        (without_video_times(EMBEDDED), T0 + 5, (TrackTimeBase.CREATION_TIME, T0 + 5, None)),
+        (without_video_times(EMBEDDED), None, (TrackTimeBase.FIRST_FIX, T0 + 40_003, None)),
+    ],
+)
+def test_gps_clock(
+    track: GpsTrack, creation_ms: int | None, expected: tuple[TrackTimeBase, int, int | None]
+) -> None:
+    clock = gps_clock(track, source="x", creation_ms=creation_ms)
+    assert (clock.time_base, clock.start_utc_ms, clock.gps_minus_creation_ms) == expected
+    assert clock.source == "x"

@@ -12,6 +12,7 @@ from dashcam.config import load_settings
 from dashcam.domain.gps import GpsTrack, with_clock_offset
 from dashcam.errors import GpsError
 from dashcam.media.telemetry import (
+    VIDEO_SOURCES,
     TrackReadResult,
     iso_utc,
     read_track,
@@ -38,13 +39,20 @@ _BY_SUFFIX = {
 
 
 def summary_line(path: Path, result: TrackReadResult, track: GpsTrack) -> str:
-    """``trip.gps (nmea): 120 fixes kept, 3 lines rejected, <start>..<end> (119.0 s), 1.23 km``."""
-    return (
+    """``trip.gps (nmea): 120 fixes kept, 3 lines rejected, <start>..<end> (119.0 s), 1.23 km``;
+    a track from inside a video counts samples and adds its span on the video timeline
+    (``..., video 0.0..59.9 s``)."""
+    unit = "samples" if result.source_format in VIDEO_SOURCES else "lines"
+    line = (
         f"{path.name} ({result.source_format}): {result.kept} fixes kept, "
-        f"{result.rejected} lines rejected, "
+        f"{result.rejected} {unit} rejected, "
         f"{iso_utc(track.start_ms)}..{iso_utc(track.end_ms)} ({track.duration_s:.1f} s), "
         f"{track.distance_m / 1000:.2f} km"
     )
+    if track.on_video_timeline:
+        video = [f.video_ms or 0 for f in track]
+        line += f", video {min(video) / 1000:.1f}..{max(video) / 1000:.1f} s"
+    return line
 
 
 def choose_format(fmt: OutputFormat | None, out: Path | None) -> OutputFormat:
@@ -60,7 +68,9 @@ def register(app: typer.Typer) -> None:
     @app.command("gps")
     def gps(
         file: Path = typer.Argument(
-            ..., help="NMEA/.gps log, GPX, JSON/GeoJSON, CSV, or a video with an embedded track."
+            ...,
+            help="NMEA/.gps log, GPX, JSON/GeoJSON, CSV, or a video with a track inside "
+            "(GoPro, CAMM, Novatek freeGPS, BlackVue; others through exiftool).",
         ),
         fmt: OutputFormat | None = typer.Option(
             None, "--format", "-f", help="Output format (default: from -o's extension, else gpx)."

@@ -7,7 +7,8 @@ UTC and video times and speeds in m/s. The samples follow ``track`` (any GPS tra
 interpolated) with the video's first frame at UTC ``gps_start_ms``.
 
 Rates: GPMF 18 Hz in 1.001 s payloads, CAMM 10 Hz, freeGPS 1 Hz, BlackVue 1 Hz at
-half-second offsets plus a 10 Hz accelerometer.
+half-second offsets (from half a second before the first frame) plus a 10 Hz
+accelerometer; every source has a sample at or after the last frame.
 """
 
 from __future__ import annotations
@@ -79,9 +80,10 @@ def _gpmf(
 ) -> tuple[list[GpsFix], list[bytes], list[int]]:
     fixes: list[GpsFix] = []
     payloads: list[bytes] = []
-    for p in range(math.ceil(duration_ms / GPMF_PAYLOAD_MS)):
+    offsets = [GPMF_PAYLOAD_MS * k / GPMF_RATE for k in range(GPMF_RATE)]
+    count = math.ceil((duration_ms - offsets[-1]) / GPMF_PAYLOAD_MS) + 1  # past the last frame
+    for p in range(max(count, 1)):
         start = p * GPMF_PAYLOAD_MS
-        offsets = [GPMF_PAYLOAD_MS * k / GPMF_RATE for k in range(GPMF_RATE)]
         rows = s.at([round(gps_start_ms + start + o) for o in offsets])
         stored = [
             (
@@ -103,7 +105,7 @@ def _gpmf(
 def _camm(
     s: _Sampler, gps_start_ms: int, duration_ms: int
 ) -> tuple[list[GpsFix], list[bytes], list[int]]:
-    times = list(range(0, duration_ms, CAMM_STEP_MS))
+    times = list(range(0, duration_ms + CAMM_STEP_MS, CAMM_STEP_MS))
     rows = s.at([gps_start_ms + t for t in times])
     fixes: list[GpsFix] = []
     packets: list[bytes] = []
@@ -119,7 +121,7 @@ def _camm(
 def _freegps(s: _Sampler, gps_start_ms: int, duration_ms: int) -> tuple[list[GpsFix], list[bytes]]:
     if gps_start_ms % 1000:
         raise InputError("freeGPS stores whole seconds: gps_start_ms must be a whole second")
-    times = list(range(0, duration_ms, freegps.BLOCK_INTERVAL_MS))
+    times = list(range(0, duration_ms + 1000, freegps.BLOCK_INTERVAL_MS))
     rows = s.at([gps_start_ms + t for t in times])
     fixes: list[GpsFix] = []
     blocks: list[bytes] = []
@@ -151,7 +153,7 @@ def _blackvue(
         raise InputError(
             "NMEA stores hundredths of a second: gps_start_ms must be a multiple of 10"
         )
-    times = list(range(500, duration_ms, 1000))
+    times = list(range(-500, duration_ms + 1000, 1000))
     rows = s.at([gps_start_ms + t for t in times])
     fixes = [
         GpsFix(

@@ -20,7 +20,7 @@ from typing import Literal, TextIO
 
 from dashcam.domain.gps import GpsTrack
 from dashcam.errors import GpsError
-from dashcam.media.embedded import read_embedded
+from dashcam.media.embedded import EmbeddedSource, read_embedded
 from dashcam.media.exiftool import EXIFTOOL_INSTALL, fixes_from_exiftool_json, read_with_exiftool
 from dashcam.media.gpx import parse_gpx, render_gpx
 from dashcam.media.nmea import nmea_sentences, parse_nmea
@@ -40,6 +40,7 @@ __all__ = [
     "CSV_HEADER",
     "EXIFTOOL_INSTALL",
     "TRACK_FORMATS",
+    "VIDEO_SOURCES",
     "TrackFormat",
     "TrackReadResult",
     "detect_format",
@@ -66,6 +67,8 @@ TRACK_SUFFIXES: tuple[str, ...] = (".gps", ".nmea", ".gpx", ".geojson", ".json",
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".mov", ".m4v", ".avi", ".mkv", ".ts", ".mts", ".m2ts", ".3gp", ".lrv", ".insv"}
 )
+# TrackReadResult.source_format of a track read from inside a video
+VIDEO_SOURCES = frozenset({*(s.value for s in EmbeddedSource), "exiftool"})
 _PYTHON_SOURCES = "no GoPro GPMF, Google CAMM, Novatek freeGPS or BlackVue GPS track inside"
 
 
