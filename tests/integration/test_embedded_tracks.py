@@ -8,12 +8,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
 from dashcam.domain.gps import GpsFix, GpsTrack
 from dashcam.errors import GpsError
 from dashcam.media.embedded import EmbeddedSource, read_embedded
-from dashcam.media.embedded_writer import GPMF_PAYLOAD_MS, GPMF_RATE
+from dashcam.media.embedded_writer import GPMF_RATE, embed_track
 from dashcam.media.exiftool import fixes_from_exiftool_json
 from dashcam.media.synthetic import SyntheticClip, make_clip
 from dashcam.media.telemetry import read_track, render_track
@@ -21,6 +23,7 @@ from dashcam.media.telemetry import read_track, render_track
 SOURCES = list(EmbeddedSource)
 HAS_EXIFTOOL = shutil.which("exiftool") is not None
 DURATION_S = 3.0
+T0 = 1_700_000_000_000
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +58,9 @@ def assert_same_fixes(got: list[GpsFix], truth: list[GpsFix]) -> None:
 
 
 @pytest.fixture(params=["with exiftool", "without exiftool"])
-def path_variant(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+def path_variant(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> str:
     if request.param == "without exiftool":
         monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
         assert shutil.which("exiftool") is None
@@ -178,3 +183,35 @@ def test_json_of_a_track_inside_a_video_keeps_video_ms(
     doc = json.loads(render_track(track, "json"))
     assert [f["video_ms"] for f in doc["fixes"]] == [0, 1000, 2000, 3000]
     assert GpsTrack(track.fixes).on_video_timeline
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux /proc/self/io")
+def test_reading_a_gpmf_track_reads_its_samples_not_the_whole_video(tmp_path: Path) -> None:
+    """A GoPro file is gigabytes of video around a few kB of GPS: only the latter is read."""
+    video = tmp_path / "noise.mp4"
+    rng = np.random.default_rng(0)
+    with av.open(str(video), "w") as out:
+        stream = out.add_stream("libx264", rate=10, options={"preset": "ultrafast", "crf": "5"})
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        for i in range(30):
+            frame = av.VideoFrame.from_ndarray(
+                rng.integers(0, 256, (480, 640, 3), dtype=np.uint8), format="bgr24"
+            )
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    drive = GpsTrack(
+        GpsFix(T0 + 1000 * i, 52.0 + i * 1e-4, 4.0, 10.0, 0.0, 1.0) for i in range(-2, 6)
+    )
+    truth = embed_track(video, EmbeddedSource.GPMF, drive, gps_start_ms=T0, duration_s=3.0)
+    size = video.stat().st_size
+
+    def bytes_read() -> int:
+        io_stats = Path("/proc/self/io").read_text().splitlines()
+        return int(next(line for line in io_stats if line.startswith("rchar")).split()[1])
+
+    before = bytes_read()
+    got = read_embedded(video)
+    spent = bytes_read() - before
+    assert got is not None and len(got.fixes) == len(truth.fixes)
+    assert size > 5_000_000 and spent < size / 5, (spent, size)

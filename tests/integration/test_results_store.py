@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from dashcam.domain.gps import GpsClock, TrackTimeBase
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
 from dashcam.store.database import make_engine
-from dashcam.store.results import ResultsRepository
+from dashcam.store.results import ResultsRepository, gps_clock_columns
 from dashcam.store.schema import VideoStatus
 
 PG_URL = os.environ.get("DASHCAM_TEST_POSTGRES_URL")
@@ -114,3 +115,20 @@ def test_sightings_filter_by_time(repo: ResultsRepository) -> None:
     )
     late = repo.list_sightings(since_ms=1_700_000_000_000 + 30_000)
     assert [s.sighting.plate_text for s in late] == ["BBB222"]
+
+
+@pytest.mark.parametrize(
+    "clock",
+    [
+        GpsClock(TrackTimeBase.VIDEO, "gpmf", 1_700_000_000_000, -3_600_000),
+        GpsClock(TrackTimeBase.CREATION_TIME, "nmea", 1_700_000_000_000),
+        None,
+    ],
+)
+def test_the_gps_clock_is_stored_with_the_video(
+    repo: ResultsRepository, clock: GpsClock | None
+) -> None:
+    repo.upsert_video("v1", "/a.mp4", **gps_clock_columns(clock))
+    got = repo.get_video("v1")
+    assert got is not None and got.gps_clock == clock
+    assert [v.gps_clock for v in repo.list_videos()] == [clock]

@@ -47,14 +47,21 @@ def test_gps9_samples_carry_their_own_time() -> None:
     stream = gpmf.nest(
         "STRM",
         gpmf.klv("TYPE", "c", 9, 1, b"lllllllSS"),
-        gpmf.klv("SCAL", "l", 4, 9, struct.pack(">9i", 10**7, 10**7, 1000, 1000, 100, 1, 1000, 100, 1)),
+        gpmf.klv(
+            "SCAL", "l", 4, 9, struct.pack(">9i", 10**7, 10**7, 1000, 1000, 100, 1, 1000, 100, 1)
+        ),
         gpmf.klv("GPS9", "?", 32, 2, row + row),
     )
     fixes, rejected = gpmf.fixes_from_payload(gpmf.nest("DEVC", stream), 0, 1000)
     assert rejected == 0
     assert [f.timestamp_ms for f in fixes] == [T0, T0]  # each sample's own time
     assert [f.video_ms for f in fixes] == [0, 500]
-    assert (fixes[0].lat, fixes[0].lon, fixes[0].speed_mps, fixes[0].altitude_m) == (52.1, 4.3, 2.5, 5.0)
+    assert (fixes[0].lat, fixes[0].lon, fixes[0].speed_mps, fixes[0].altitude_m) == (
+        52.1,
+        4.3,
+        2.5,
+        5.0,
+    )
 
 
 def test_gpsu_and_truncated_klv() -> None:
@@ -130,6 +137,9 @@ def test_blackvue_free_box_video_time_knots_and_accel() -> None:
     (fix,), rejected = blackvue.fixes(data)
     assert rejected == 0 and fix.video_ms == 1500  # prefix minus sttm
     assert fix.speed_mps == pytest.approx(20.0 * KNOT_MPS)  # RMC speed is knots
+    # sttm on another clock than the log (hours apart): no video time rather than a wrong one
+    far = blackvue.parse_free(blackvue.free_box(T0 - 7_200_000, [_rmc(T0, 1.0)], [])[8:])
+    assert far is not None and blackvue.fixes(far)[0][0].video_ms is None
     assert blackvue.parse_free(box("cprt", b"x") + box("abcd", b"")) is not None
     assert blackvue.parse_free(box("Seri", b"kodak")) is None
     assert blackvue.accel_samples(struct.pack(">Ihhh", 0xFFFFFFFF, 0, 0, 0)) == []

@@ -9,7 +9,8 @@ A BlackVue recording carries a top-level ``free`` box whose children are
   start, int16 x, y, z`` (raw counts; ExifTool shows them divided by 10).
 
 A fix's video time is its line's prefix minus ``sttm`` (both the camera's clock, as
-ExifTool reads them); without ``sttm`` the log has no video time.
+ExifTool reads them); without ``sttm``, or when the two plainly disagree (hours
+apart), the log has no video time and is aligned by the creation time instead.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import io
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dashcam.domain.gps import GpsFix
 from dashcam.media.mp4_boxes import box, iter_boxes
@@ -76,9 +77,19 @@ def accel_samples(data: bytes) -> list[AccelSample]:
     return out
 
 
+# A recording is minutes long: video times beyond this say ``sttm`` and the prefixes
+# are on different clocks (one local time, one UTC), so they are not used.
+_MAX_VIDEO_MS = 3_600_000
+
+
 def fixes(data: BlackVueData) -> tuple[list[GpsFix], int]:
-    """The log's fixes (each with ``video_ms`` when ``sttm`` is known) and rejects."""
-    return parse_nmea(data.nmea, video_origin_ms=data.start_ms)
+    """The log's fixes (each with ``video_ms`` when ``sttm`` is known and agrees with
+    the log's clock) and the count of rejected lines."""
+    got, rejected = parse_nmea(data.nmea, video_origin_ms=data.start_ms)
+    video = sorted(f.video_ms for f in got if f.video_ms is not None)
+    if video and not -60_000 <= video[len(video) // 2] <= _MAX_VIDEO_MS:
+        got = [replace(f, video_ms=None) for f in got]
+    return got, rejected
 
 
 # --- writing (synthetic clips) ----------------------------------------------------------

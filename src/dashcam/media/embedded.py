@@ -1,14 +1,16 @@
 """GPS tracks embedded in camera videos, read in Python (no ExifTool needed).
 
-Sources, tried in this order, and how each is put on the video's timeline:
+Sources, and how each is put on the video's timeline (the boxes first, as they cost
+one pass over the file's top level, then the tracks):
 
-- GoPro GPMF (``gpmd`` track) and Google CAMM (``camm`` track): PyAV demuxes the
-  track; a packet's presentation time is its place on the video timeline. GPMF
-  samples are spread evenly over their packet's span (see ``media/gpmf.py``).
 - BlackVue: the top-level ``free`` box's NMEA log, timed by the camera clock minus
   ``sttm`` (``media/blackvue.py``), with the ``3gf `` accelerometer.
 - Novatek ``freeGPS`` blocks listed in ``moov/gps ``: one per second of video
   (``media/freegps.py``).
+- GoPro GPMF (``gpmd`` track) and Google CAMM (``camm`` track): PyAV demuxes the
+  track, with every other stream discarded so only its samples are read; a packet's
+  presentation time is its place on the video timeline. GPMF samples are spread
+  evenly over their packet's span (``media/gpmf.py``, ``media/camm.py``).
 
 Video times are milliseconds from the first frame of the first video stream, the
 same clock as a decoded frame's ``pts_s``.
@@ -17,6 +19,7 @@ same clock as a decoded frame's ``pts_s``.
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -108,7 +111,11 @@ def _gpmf_track(container: Any, stream: Any, origin: Fraction) -> EmbeddedTrack:
     fixes: list[GpsFix] = []
     rejected = 0
     for data, start, end in _packets(container, stream, origin):
-        got, bad = gpmf.fixes_from_payload(data, start, end)
+        try:
+            got, bad = gpmf.fixes_from_payload(data, start, end)
+        except (ValueError, KeyError, struct.error):
+            rejected += 1  # a damaged payload: its samples cannot be counted
+            continue
         fixes.extend(got)
         rejected += bad
     return EmbeddedTrack(EmbeddedSource.GPMF, tuple(fixes), rejected)

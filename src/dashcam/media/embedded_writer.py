@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,18 +59,26 @@ def _f32(x: float) -> float:
     return float(_F32(x))
 
 
+class _Row(NamedTuple):
+    lat: float
+    lon: float
+    alt: float
+    speed: float
+    bearing: float
+
+
 class _Sampler:
-    """Positions of the drive at UTC times (NaN-free: times must lie on the track)."""
+    """Positions of the drive at UTC times (times must lie on the track)."""
 
     def __init__(self, track: GpsTrack) -> None:
         self.track = track
 
-    def at(self, utc_ms: Sequence[int]) -> list[tuple[float, float, float, float, float]]:
+    def at(self, utc_ms: Sequence[int]) -> list[_Row]:
         p = positions_at(self.track, np.array(utc_ms, dtype=np.int64), max_gap_s=1e9)
         if not p.known.all():
             raise InputError("embedded samples fall outside the GPS track")
-        cols = (p.lat, p.lon, p.altitude_m, p.speed_mps, p.bearing_deg)
-        return [tuple(float(np.nan_to_num(c[i])) for c in cols) for i in range(len(utc_ms))]  # type: ignore[misc]
+        cols = [np.nan_to_num(c) for c in (p.lat, p.lon, p.altitude_m, p.speed_mps, p.bearing_deg)]
+        return [_Row(*(float(c[i]) for c in cols)) for i in range(len(utc_ms))]
 
 
 # --- the samples of each source, quantised as stored ------------------------------------
@@ -130,8 +139,8 @@ def _freegps(s: _Sampler, gps_start_ms: int, duration_ms: int) -> tuple[list[Gps
         fixes.append(
             GpsFix(
                 gps_start_ms + t,
-                freegps.ddmm_to_deg(_f32(_ddmm(lat)), "N" if lat >= 0 else "S"),
-                freegps.ddmm_to_deg(_f32(_ddmm(lon)), "E" if lon >= 0 else "W"),
+                freegps.ddmm_to_deg(_f32(freegps.deg_to_ddmm(lat)), "N" if lat >= 0 else "S"),
+                freegps.ddmm_to_deg(_f32(freegps.deg_to_ddmm(lon)), "E" if lon >= 0 else "W"),
                 _f32(v / KNOT_MPS) * KNOT_MPS,
                 _f32(b),
                 None,
@@ -139,11 +148,6 @@ def _freegps(s: _Sampler, gps_start_ms: int, duration_ms: int) -> tuple[list[Gps
             )
         )
     return fixes, blocks
-
-
-def _ddmm(value: float) -> float:
-    a = abs(value)
-    return int(a) * 100 + (a - int(a)) * 60
 
 
 def _blackvue(

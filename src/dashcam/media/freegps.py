@@ -74,7 +74,8 @@ def block_fix(block: bytes, video_ms: int) -> GpsFix | None:
 # --- writing (synthetic clips) ----------------------------------------------------------
 
 
-def _ddmm(value: float) -> float:
+def deg_to_ddmm(value: float) -> float:
+    """``-51.5083333`` -> ``5130.5`` (the sign goes to the hemisphere letter)."""
     a = abs(value)
     deg = int(a)
     return deg * 100 + (a - deg) * 60
@@ -93,8 +94,8 @@ def block(
         when.month,
         when.day,
         b"A" + (b"N" if lat >= 0 else b"S") + (b"E" if lon >= 0 else b"W") + b"\0",
-        _ddmm(lat),
-        _ddmm(lon),
+        deg_to_ddmm(lat),
+        deg_to_ddmm(lon),
         speed_mps / KNOT_MPS,
         course_deg,
     )

@@ -32,7 +32,9 @@ def gopro(tmp_path_factory: pytest.TempPathFactory) -> SyntheticClip:
     )
 
 
-def test_a_track_inside_the_video_is_used_on_its_timeline(gopro: SyntheticClip, tmp_path: Path) -> None:
+def test_a_track_inside_the_video_is_used_on_its_timeline(
+    gopro: SyntheticClip, tmp_path: Path
+) -> None:
     video = tmp_path / "gopro.mp4"
     shutil.copy(gopro.video_path, video)
     # a side-car beside it loses to the track inside
