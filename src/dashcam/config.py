@@ -176,6 +176,11 @@ class Settings(BaseSettings):
         assert self.archive_root is not None
         return self.archive_root
 
+    @property
+    def stale_after_s(self) -> float:
+        """A worker silent this long is stale: three missed heartbeats, at least 30 s."""
+        return max(3 * self.heartbeat_interval_s, 30.0)
+
     @classmethod
     def settings_customise_sources(
         cls,

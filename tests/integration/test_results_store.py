@@ -132,3 +132,49 @@ def test_the_gps_clock_is_stored_with_the_video(
     got = repo.get_video("v1")
     assert got is not None and got.gps_clock == clock
     assert [v.gps_clock for v in repo.list_videos()] == [clock]
+
+
+NEW_SIGHTING_COLUMNS = ("best_s", "best_utc_ms", "first_lat", "first_lon", "last_lat", "last_lon")
+
+
+def test_first_best_and_last_positions_round_trip(repo: ResultsRepository) -> None:
+    from dataclasses import replace
+
+    repo.upsert_video("v1", "/a.mp4")
+    base = _sighting("v1", "ABC123", 1, 0.0)
+    t0 = 1_700_000_000_000
+    full = replace(
+        base,
+        best_s=1.0,
+        best_utc_ms=t0 + 1000,
+        first_position=Position(51.0, -0.10, timestamp_ms=t0),
+        position=Position(51.1, -0.11, 9.5, 90.0, t0 + 1000),
+        last_position=Position(51.2, -0.12, timestamp_ms=t0 + 2000),
+    )
+    repo.replace_sightings("v1", [full])
+    (got,) = repo.list_sightings(video_id="v1")
+    s = got.sighting
+    assert (s.best_s, s.best_utc_ms) == (1.0, t0 + 1000)
+    assert s.first_position == Position(51.0, -0.10, timestamp_ms=t0)
+    assert s.position == Position(51.1, -0.11, 9.5, 90.0, t0 + 1000)
+    assert s.last_position == Position(51.2, -0.12, timestamp_ms=t0 + 2000)
+
+
+def test_an_older_database_gets_the_new_sighting_columns(repo: ResultsRepository) -> None:
+    # A database made before sightings had first/best/last positions: the columns are
+    # missing until the schema is prepared again, which adds them and keeps the rows.
+    repo.upsert_video("v1", "/a.mp4")
+    repo.replace_sightings("v1", [_sighting("v1", "OLD111", 1, 0.0)])
+    with repo.engine.begin() as conn:
+        for col in NEW_SIGHTING_COLUMNS:
+            conn.execute(text(f"ALTER TABLE sightings DROP COLUMN {col}"))
+    from sqlalchemy import inspect
+
+    from dashcam.store.database import init_schema
+
+    init_schema(repo.engine)
+    have = {c["name"] for c in inspect(repo.engine).get_columns("sightings")}
+    assert set(NEW_SIGHTING_COLUMNS) <= have
+    (old,) = repo.list_sightings(video_id="v1")
+    assert old.sighting.plate_text == "OLD111" and old.sighting.first_position is None
+    assert old.sighting.position is not None and old.sighting.best_s is None

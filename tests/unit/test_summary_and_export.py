@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from dashcam.domain.gps import GpsFix, GpsTrack
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
 from dashcam.output.export import ExportFormat, export
@@ -76,14 +78,79 @@ def _placed() -> list[Sighting]:
 
 
 def test_export_csv_geojson_gpx() -> None:
-    rows = export(_placed(), ExportFormat.CSV).splitlines()
+    csv_out = export(_placed(), ExportFormat.CSV)
+    rows = csv_out.text.splitlines()
     assert rows[0].startswith("video_id,track_id,plate_text")
     assert len(rows) == 3 and "ABC123" in rows[1] and "2023-11-14T22:13:20Z" in rows[1]
-    gj = json.loads(export(_placed(), ExportFormat.GEOJSON))
-    assert [f["geometry"]["coordinates"] for f in gj["features"]] == [[-0.12, 51.5]]
-    root = ET.fromstring(export(_placed(), ExportFormat.GPX))
+    assert (csv_out.written, csv_out.left_out, csv_out.unit) == (2, 0, "row")
+    gj_out = export(_placed(), ExportFormat.GEOJSON)
+    gj = json.loads(gj_out.text)
+    assert [f["geometry"]["coordinates"] for f in gj["features"] if f["geometry"]] == [
+        [-0.12, 51.5]
+    ]
+    gpx = export(_placed(), ExportFormat.GPX)
+    root = ET.fromstring(gpx.text)
     wpts = root.findall("{http://www.topografix.com/GPX/1/1}wpt")
     assert len(wpts) == 1 and wpts[0].get("lat") == "51.5000000"
+    assert (gpx.written, gpx.left_out, gpx.unit) == (1, 1, "waypoint")
+
+
+def test_geojson_keeps_a_sighting_without_position_as_null_geometry() -> None:
+    # RFC 7946 3.2: a Feature's geometry may be null ("unlocated"); nothing is dropped.
+    res = export(_placed(), ExportFormat.GEOJSON)
+    doc = json.loads(res.text)
+    assert (res.written, res.left_out) == (2, 0)
+    by_plate = {f["properties"]["plate"]: f for f in doc["features"]}
+    assert by_plate["NOGPS1"]["geometry"] is None
+    assert by_plate["ABC123"]["geometry"] == {"type": "Point", "coordinates": [-0.12, 51.5]}
+    assert all(f["type"] == "Feature" for f in doc["features"])
+    assert by_plate["ABC123"]["properties"]["geometry_at"] == "best"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "written", "left_out"),
+    [(ExportFormat.CSV, 1, 1), (ExportFormat.GEOJSON, 1, 1), (ExportFormat.GPX, 1, 1)],
+)
+def test_located_only_leaves_out_and_counts_sightings_without_position(
+    fmt: ExportFormat, written: int, left_out: int
+) -> None:
+    res = export(_placed(), fmt, located_only=True)
+    assert (res.written, res.left_out) == (written, left_out)
+    assert "NOGPS1" not in res.text and "ABC123" in res.text
+
+
+def test_summary_gives_first_best_and_last_time_and_place() -> None:
+    # 51.0 N, moving east 0.001 deg per second; reads at 1 s, 2 s (best) and 4 s.
+    track = GpsTrack([GpsFix(1_000_000 + 1000 * k, 51.0, 0.001 * k) for k in range(6)])
+    reads = tuple(
+        PlateObservation(
+            frame_index=30 * t, pts_s=float(t), text="ABC123", confidence=c, xyxy=(0, 0, 10, 5)
+        )
+        for t, c in ((1, 0.7), (2, 0.95), (4, 0.8))
+    )
+    s = Sighting(
+        video_id="v",
+        track_id=1,
+        plate_text="ABC123",
+        confidence=0.9,
+        first_s=1.0,
+        last_s=4.0,
+        best_frame_index=60,
+        best_xyxy=(0, 0, 10, 5),
+        n_reads=3,
+        reads=reads,
+    )
+    (out,) = SummaryStage(max_gap_s=5).run([s], start_utc_ms=1_000_000, track=track)
+    assert (out.first_utc_ms, out.best_utc_ms, out.last_utc_ms) == (1_001_000, 1_002_000, 1_004_000)
+    assert out.best_s == 2.0
+    assert out.first_position is not None and out.position is not None
+    assert out.last_position is not None
+    assert [round(p.lon, 6) for p in (out.first_position, out.position, out.last_position)] == [
+        0.001,
+        0.002,
+        0.004,
+    ]
+    assert out.position.timestamp_ms == out.best_utc_ms
 
 
 def test_track_svg_draws_line_and_one_marker_per_placed_sighting() -> None:

@@ -18,7 +18,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from dashcam.cli.common import console, open_repo, out, settings_from, sightings_table
+from dashcam.cli.common import console, open_repo, out, settings_from
+from dashcam.cli.tables import sightings_table
 from dashcam.config import Settings
 from dashcam.errors import InputError
 from dashcam.pipeline.inline import VideoJob, VideoResult, process_videos

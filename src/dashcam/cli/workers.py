@@ -1,25 +1,36 @@
-"""``dashcam worker heavy|archive|monitor`` and ``dashcam workers setup`` (supervisord)."""
+"""``dashcam worker heavy|archive|monitor``, ``dashcam workers`` (list) and
+``dashcam workers setup`` (supervisord)."""
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
 
-from dashcam.cli.common import console, out, settings_from
-from dashcam.cli.server import _local, _status_tables
+from dashcam.cli.common import client, console, out, server_option, settings_from
+from dashcam.cli.tables import status_tables, workers_table
 from dashcam.config import Settings
+from dashcam.store.database import make_engine
+from dashcam.store.results import ResultsRepository
+from dashcam.store.status import SystemStatus
+from dashcam.store.task_queue import TaskQueue
 from dashcam.workers.base import QueueClient
-from dashcam.workers.monitor import SystemStatus
+
+
+def _queue(settings: Settings) -> TaskQueue:
+    engine = make_engine(settings.db_url)
+    return TaskQueue(engine, lease_s=settings.lease_s, max_attempts=settings.max_attempts)
 
 
 def _client(settings: Settings, direct: bool) -> QueueClient:
     from dashcam.workers.clients import DirectQueueClient, HttpQueueClient
 
     if direct:
-        queue, repo = _local(settings)
-        return DirectQueueClient(queue, repo)
+        queue = _queue(settings)
+        return DirectQueueClient(queue, ResultsRepository(queue.engine))
     return HttpQueueClient(settings.server_url, settings.api_key)
 
 
@@ -89,14 +100,11 @@ def register(app: typer.Typer) -> None:
         from dashcam.workers.monitor import Monitor
 
         settings = settings_from()
-        queue, _ = _local(settings)
-        mon = Monitor(
-            queue, interval_s=interval, stale_after_s=max(3 * settings.heartbeat_interval_s, 30)
-        )
+        mon = Monitor(_queue(settings), interval_s=interval, stale_after_s=settings.stale_after_s)
         signal.signal(signal.SIGTERM, lambda *_: mon.stop())
 
         def report(s: SystemStatus) -> None:
-            for t in _status_tables(s):
+            for t in status_tables(s):
                 out.print(t)
 
         try:
@@ -104,8 +112,34 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:
             mon.stop()
 
-    workers = typer.Typer(help="Supervised worker processes.", no_args_is_help=True)
+    workers = typer.Typer(
+        help="The workers the queue has heard from; supervised worker processes.",
+        invoke_without_command=True,
+    )
     app.add_typer(workers, name="workers")
+
+    @workers.callback()
+    def workers_root(ctx: typer.Context) -> None:
+        """Without a sub-command: the same as ``dashcam workers list``."""
+        if ctx.invoked_subcommand is None:
+            workers_list(server_url=None, as_json=False)
+
+    @workers.command("list")
+    def workers_list(
+        server_url: str | None = server_option(),
+        as_json: bool = typer.Option(False, "--json", help="One JSON object per worker."),
+    ) -> None:
+        """Workers by kind: host, state, current task, heartbeat age (stale in red)."""
+        with client(server_url) as c:
+            found = c.status().workers
+            where = c.where
+        if as_json:
+            for w in found:
+                print(json.dumps(asdict(w)))
+            return
+        out.print(workers_table(found))
+        if not found:
+            console.print(f"no worker has reported to {where}")
 
     @workers.command("setup")
     def workers_setup(

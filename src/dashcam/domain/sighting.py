@@ -32,7 +32,17 @@ class Position:
 
 @dataclass(frozen=True)
 class Sighting:
-    """One tracked plate in one video: fused text, time span, place, best crop."""
+    """One tracked plate in one video: fused text, time span, place, best crop.
+
+    Three moments of a sighting have a time and, with a GPS track, a place:
+
+    - first: ``first_s`` (video clock), ``first_utc_ms``, ``first_position``;
+    - best (the frame of the best crop): ``best_s``, ``best_utc_ms``, ``position``;
+    - last: ``last_s``, ``last_utc_ms``, ``last_position``.
+
+    ``position`` is the best crop's: where the plate was read best, which is where the
+    crop shown for it was taken. Each position's ``timestamp_ms`` is its moment's UTC time.
+    """
 
     video_id: str
     track_id: int
@@ -50,3 +60,7 @@ class Sighting:
     vehicle_class: str | None = None
     vehicle_xyxy: tuple[float, float, float, float] | None = None
     reads: tuple[PlateObservation, ...] = field(default=(), repr=False)
+    best_s: float | None = None
+    best_utc_ms: int | None = None
+    first_position: Position | None = None
+    last_position: Position | None = None

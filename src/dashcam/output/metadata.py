@@ -41,26 +41,47 @@ def observation_from_dict(d: dict[str, Any]) -> PlateObservation:
     )
 
 
+def position_to_dict(pos: Position | None) -> dict[str, Any] | None:
+    if pos is None:
+        return None
+    return {
+        "lat": pos.lat,
+        "lon": pos.lon,
+        "speed_mps": pos.speed_mps,
+        "bearing_deg": pos.bearing_deg,
+        "timestamp_ms": pos.timestamp_ms,
+    }
+
+
+def position_from_dict(p: dict[str, Any] | None) -> Position | None:
+    if not p:
+        return None
+    return Position(
+        lat=float(p["lat"]),
+        lon=float(p["lon"]),
+        speed_mps=p.get("speed_mps"),
+        bearing_deg=p.get("bearing_deg"),
+        timestamp_ms=p.get("timestamp_ms"),
+    )
+
+
 def sighting_to_dict(s: Sighting) -> dict[str, Any]:
-    pos = s.position
+    """The sighting as JSON: ``position`` is the best crop's (at ``best_s``/``best_utc_ms``);
+    ``first_position`` and ``last_position`` are where it was first and last read."""
     return {
         "video_id": s.video_id,
         "track_id": s.track_id,
         "plate_text": s.plate_text,
         "confidence": round(s.confidence, 4),
         "first_s": round(s.first_s, 3),
+        "best_s": None if s.best_s is None else round(s.best_s, 3),
         "last_s": round(s.last_s, 3),
         "first_utc_ms": s.first_utc_ms,
+        "best_utc_ms": s.best_utc_ms,
         "last_utc_ms": s.last_utc_ms,
-        "position": None
-        if pos is None
-        else {
-            "lat": pos.lat,
-            "lon": pos.lon,
-            "speed_mps": pos.speed_mps,
-            "bearing_deg": pos.bearing_deg,
-            "timestamp_ms": pos.timestamp_ms,
-        },
+        "position": position_to_dict(s.position),
+        "first_position": position_to_dict(s.first_position),
+        "last_position": position_to_dict(s.last_position),
         "best_frame_index": s.best_frame_index,
         "best_xyxy": [round(v, 1) for v in s.best_xyxy],
         "best_crop_path": s.best_crop_path,
@@ -72,7 +93,8 @@ def sighting_to_dict(s: Sighting) -> dict[str, Any]:
 
 
 def sighting_from_dict(d: dict[str, Any]) -> Sighting:
-    p = d.get("position")
+    """The inverse of :func:`sighting_to_dict` (keys added later may be missing)."""
+    best_s = d.get("best_s")
     return Sighting(
         video_id=str(d["video_id"]),
         track_id=int(d["track_id"]),
@@ -85,19 +107,15 @@ def sighting_from_dict(d: dict[str, Any]) -> Sighting:
         n_reads=int(d["n_reads"]),
         first_utc_ms=d.get("first_utc_ms"),
         last_utc_ms=d.get("last_utc_ms"),
-        position=None
-        if not p
-        else Position(
-            lat=float(p["lat"]),
-            lon=float(p["lon"]),
-            speed_mps=p.get("speed_mps"),
-            bearing_deg=p.get("bearing_deg"),
-            timestamp_ms=p.get("timestamp_ms"),
-        ),
+        position=position_from_dict(d.get("position")),
         best_crop_path=d.get("best_crop_path"),
         vehicle_class=d.get("vehicle_class"),
         vehicle_xyxy=_box(d["vehicle_xyxy"]) if d.get("vehicle_xyxy") else None,
         reads=tuple(observation_from_dict(o) for o in d.get("reads", [])),
+        best_s=None if best_s is None else float(best_s),
+        best_utc_ms=d.get("best_utc_ms"),
+        first_position=position_from_dict(d.get("first_position")),
+        last_position=position_from_dict(d.get("last_position")),
     )
 
 

@@ -105,8 +105,8 @@ def render_report(
             f"<td>{i}</td><td>{img}</td>"
             f'<td class="plate">{html.escape(s.plate_text) or "(not read)"}</td>'
             f"<td>{s.confidence:.2f}</td>"
-            f"<td>{_fmt_s(s.first_s)} – {_fmt_s(s.last_s)}<br><small>"
-            f"{_fmt_utc(s.first_utc_ms)}</small></td>"
+            f"<td>{_fmt_s(s.first_s)} – {_fmt_s(s.last_s)}<br><small>best read "
+            f"{_fmt_utc(s.best_utc_ms)}</small></td>"
             f"<td>{place}</td><td>{s.n_reads}</td>"
             "</tr>"
         )
@@ -130,7 +130,7 @@ svg.track {{ max-width: 100%; height: auto; border: 1px solid #cbd5e0; }}
 {svg}
 <h2>Sightings</h2>
 <table><thead><tr><th>#</th><th>Best crop</th><th>Plate</th><th>Confidence</th>
-<th>Time</th><th>Position</th><th>Reads</th></tr></thead>
+<th>Time (first – last)</th><th>Position (best read)</th><th>Reads</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
 </body></html>
 """

@@ -20,7 +20,7 @@ from dashcam.media.decode import FrameReader, VideoInfo
 from dashcam.output.folder import OutputFolder
 from dashcam.pipeline.prepare import PreparedVideo, VideoJob, prepare
 from dashcam.stages.detect import OcrStage, PlateDetectStage, VehicleDetectStage
-from dashcam.stages.final_write import FinalWriteStage
+from dashcam.stages.final_write import FinalWriteStage, VideoFacts
 from dashcam.stages.records import FrameAnalysis
 from dashcam.stages.smooth import SmoothStage
 from dashcam.stages.summary import SummaryStage
@@ -79,6 +79,7 @@ class VideoResult:
     decode_errors: int = 0
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    facts: VideoFacts | None = None  # what was recorded about the video itself
 
 
 def process_video(
@@ -209,6 +210,7 @@ def run_prepared(
         decode_errors=decode_errors,
         notes=notes,
         elapsed_s=time.perf_counter() - t0,
+        facts=facts,
     )
 
 

@@ -111,5 +111,6 @@ class VideoRun:
             decode_errors=self.decode_errors,
             notes=self.notes(),
             elapsed_s=time.perf_counter() - self.t0,
+            facts=self.prepared.facts,
         )
         return self.result

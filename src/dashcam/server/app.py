@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
         queue=TaskQueue(engine, lease_s=settings.lease_s, max_attempts=settings.max_attempts),
         repo=ResultsRepository(engine),
         metrics=Metrics(),
-        stale_after_s=max(3 * settings.heartbeat_interval_s, 30.0),
+        stale_after_s=settings.stale_after_s,
     )
 
     @contextlib.asynccontextmanager

@@ -49,8 +49,10 @@ def sightings(
     until_ms: int | None = Query(None, description="Epoch ms; overrides until"),
     min_confidence: float | None = Query(None, ge=0, le=1),
     limit: int = Query(1000, ge=1, le=10_000),
+    offset: int = Query(0, ge=0, description="Skip this many (page with limit)"),
 ) -> list[dict[str, Any]]:
-    """Sightings seen (UTC, from the GPS clock) between ``since`` and ``until``."""
+    """Sightings seen (UTC, from the GPS clock) between ``since`` and ``until``, in
+    (video, first seen, id) order; page through more than ``limit`` with ``offset``."""
     rows = st.repo.list_sightings(
         plate=plate.upper() if plate else None,
         video_id=video_id,
@@ -58,6 +60,7 @@ def sightings(
         until_ms=until_ms if until_ms is not None else epoch_ms(until),
         min_confidence=min_confidence,
         limit=limit,
+        offset=offset,
     )
     return [sighting_json(s) for s in rows]
 

@@ -3,6 +3,7 @@ endpoints for tasks and workers."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -12,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from dashcam.errors import LeaseLost
 from dashcam.server.deps import ServerState, iso, require_key, run_store, state
 from dashcam.server.workers import workers_json
+from dashcam.store.status import queue_stats as count_tasks
 from dashcam.store.task_records import Finished, FollowUp, Task, parse_wire_id
 from dashcam.store.task_schema import TaskStatus, TaskType
 from dashcam.store.video_tasks import (
@@ -216,17 +218,7 @@ def requeue(st: State, task_id: int) -> dict[str, Any]:
 
 
 def queue_stats(st: ServerState, window_s: float = 300.0) -> dict[str, Any]:
-    counts = st.queue.counts()
-    by_type: dict[str, dict[str, int]] = {}
-    for (tt, s), n in counts.items():
-        by_type.setdefault(tt.value, {})[s.value] = n
-    done = st.queue.finished_since(window_s)
-    return {
-        "tasks": by_type,
-        "backlog": {tt: v.get("queued", 0) + v.get("retry", 0) for tt, v in by_type.items()},
-        "throughput_per_min": {tt.value: round(n * 60.0 / window_s, 2) for tt, n in done.items()},
-        "window_s": window_s,
-    }
+    return asdict(count_tasks(st.queue, window_s=window_s))
 
 
 @router.get("/queue/stats")

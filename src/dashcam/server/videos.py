@@ -36,6 +36,7 @@ def video_json(v: VideoRecord) -> dict[str, Any]:
         "height": v.height,
         "fps": v.fps,
         "recorded_at": v.recorded_at.isoformat() if v.recorded_at else None,
+        "recorded_clock": v.recorded_clock.value if v.recorded_clock else None,
         "gps_path": v.gps_path,
         "output_dir": v.output_dir,
         "archive_dir": v.archive_dir,

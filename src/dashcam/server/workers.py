@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from dashcam.server.deps import ServerState, iso, require_key, state
+from dashcam.store.status import worker_views
 from dashcam.store.task_schema import TaskType
 
 router = APIRouter(dependencies=[Depends(require_key)], tags=["workers"])
@@ -25,21 +27,12 @@ class WorkerBeat(BaseModel):
 
 
 def workers_json(st: ServerState) -> list[dict[str, Any]]:
-    return [
-        {
-            "worker_id": w.id,
-            "kind": w.kind,
-            "host": w.host,
-            "pid": w.pid,
-            "state": w.state,
-            "task_id": w.task_id,
-            "task_type": w.task_type,
-            "last_heartbeat_at": iso(w.last_heartbeat_s),
-            "heartbeat_age_s": round(w.heartbeat_age_s, 1),
-            "stale": w.heartbeat_age_s > st.stale_after_s and w.state != "stopped",
-        }
-        for w in st.queue.workers()
-    ]
+    out = []
+    for w in worker_views(st.queue, stale_after_s=st.stale_after_s):
+        d = asdict(w)
+        d["last_heartbeat_at"] = iso(d.pop("last_heartbeat_s"))
+        out.append(d)
+    return out
 
 
 @router.get("/workers")

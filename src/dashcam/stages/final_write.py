@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dashcam.domain.gps import GpsClock, GpsTrack, position_at_frame
-from dashcam.domain.sighting import PlateObservation, Position, Sighting
+from dashcam.domain.gps import GpsClock, GpsTrack
+from dashcam.domain.sighting import PlateObservation, Sighting
 from dashcam.output.folder import OutputFolder
 from dashcam.output.metadata import (
     FORMAT_VERSION,
@@ -19,8 +19,9 @@ from dashcam.output.metadata import (
     sighting_to_dict,
 )
 from dashcam.output.report import render_report
+from dashcam.stages.summary import position_on
 from dashcam.store.results import ResultsRepository, gps_clock_columns
-from dashcam.store.schema import VideoStatus
+from dashcam.store.schema import RecordedClock, VideoStatus
 
 
 @dataclass(frozen=True)
@@ -33,22 +34,12 @@ class VideoFacts:
     height: int
     fps: float
     duration_s: float | None
-    recorded_at: datetime | None
+    recorded_at: datetime | None  # the start, from the best clock the video had
+    recorded_clock: RecordedClock | None
     start_utc_ms: int | None
     gps_path: str | None
     content_hash: str | None
     gps_clock: GpsClock | None = None
-
-
-def _position(
-    track: GpsTrack | None, pts_s: float, start_utc_ms: int | None, max_gap_s: float
-) -> Position | None:
-    if track is None:
-        return None
-    fix = position_at_frame(track, pts_s, start_utc_ms=start_utc_ms, max_gap_s=max_gap_s)
-    if fix is None:
-        return None
-    return Position(fix.lat, fix.lon, fix.speed_mps, fix.bearing_deg, fix.timestamp_ms)
 
 
 class FinalWriteStage:
@@ -74,7 +65,7 @@ class FinalWriteStage:
             detection_record(
                 o,
                 start_utc_ms=facts.start_utc_ms,
-                gps=_position(track, o.pts_s, facts.start_utc_ms, self.gps_max_gap_s),
+                gps=position_on(track, o.pts_s, facts.start_utc_ms, self.gps_max_gap_s),
                 ocr_enabled=ocr_enabled,
             )
             for o in observations
@@ -90,6 +81,7 @@ class FinalWriteStage:
                 "fps": facts.fps,
                 "duration_s": facts.duration_s,
                 "recorded_at": facts.recorded_at.isoformat() if facts.recorded_at else None,
+                "recorded_clock": facts.recorded_clock.value if facts.recorded_clock else None,
                 "gps_path": facts.gps_path,
                 "content_hash": facts.content_hash,
                 "gps_clock": gps_clock_to_dict(facts.gps_clock),
@@ -125,6 +117,7 @@ class FinalWriteStage:
                 fps=facts.fps,
                 duration_s=facts.duration_s,
                 recorded_at=facts.recorded_at,
+                recorded_clock=facts.recorded_clock.value if facts.recorded_clock else None,
                 gps_path=facts.gps_path,
                 **gps_clock_columns(facts.gps_clock),
                 output_dir=str(out_dir),

@@ -47,6 +47,7 @@ class SmoothStage:
             last_s=max(o.pts_s for o in obs),
             best_frame_index=best.frame_index,
             best_xyxy=best.xyxy,
+            best_s=best.pts_s,
             n_reads=n,
             best_crop_path=best.crop_path,
             vehicle_class=ev.vehicle_class,

@@ -53,8 +53,39 @@ def merge_split_tracks(
     return sorted(out, key=lambda s: (s.first_s, s.track_id))
 
 
+def position_on(
+    track: GpsTrack | None, pts_s: float, start_utc_ms: int | None, max_gap_s: float
+) -> Position | None:
+    """Where the camera was ``pts_s`` seconds into the video: by video time on a track
+    read from inside the video, else at the UTC time ``start_utc_ms + pts_s`` (None
+    without a track, a time, or a fix within ``max_gap_s``)."""
+    if track is None:
+        return None
+    fix = position_at_frame(track, pts_s, start_utc_ms=start_utc_ms, max_gap_s=max_gap_s)
+    if fix is None:
+        return None
+    return Position(
+        lat=fix.lat,
+        lon=fix.lon,
+        speed_mps=fix.speed_mps,
+        bearing_deg=fix.bearing_deg,
+        timestamp_ms=fix.timestamp_ms,
+    )
+
+
+def best_time_s(s: Sighting) -> float:
+    """Video time of the best crop: ``best_s``, else its read's time, else ``first_s``."""
+    if s.best_s is not None:
+        return s.best_s
+    return next((o.pts_s for o in s.reads if o.frame_index == s.best_frame_index), s.first_s)
+
+
 class SummaryStage:
-    """Aligns sightings to UTC and to GPS positions (interpolated, never across gaps)."""
+    """Aligns sightings to UTC and to GPS positions (interpolated, never across gaps).
+
+    Each sighting gets the time and place of its first read, its best read (the crop's;
+    ``position``) and its last read.
+    """
 
     def __init__(self, *, max_gap_s: float = 5.0) -> None:
         self.max_gap_s = max_gap_s
@@ -67,28 +98,26 @@ class SummaryStage:
         track: GpsTrack | None,
     ) -> list[Sighting]:
         merged = merge_split_tracks(sightings)
+        gap = self.max_gap_s
         out: list[Sighting] = []
         for s in merged:
+            best_s = best_time_s(s)
             if start_utc_ms is None:
-                out.append(s)
+                out.append(replace(s, best_s=best_s))
                 continue
-            best_pts = next(
-                (o.pts_s for o in s.reads if o.frame_index == s.best_frame_index), s.first_s
+            first_ms, best_ms, last_ms = (
+                start_utc_ms + round(t * 1000) for t in (s.first_s, best_s, s.last_s)
             )
-            first_ms = start_utc_ms + round(s.first_s * 1000)
-            last_ms = start_utc_ms + round(s.last_s * 1000)
-            pos = None
-            if track is not None:
-                fix = position_at_frame(
-                    track, best_pts, start_utc_ms=start_utc_ms, max_gap_s=self.max_gap_s
+            out.append(
+                replace(
+                    s,
+                    best_s=best_s,
+                    first_utc_ms=first_ms,
+                    best_utc_ms=best_ms,
+                    last_utc_ms=last_ms,
+                    first_position=position_on(track, s.first_s, start_utc_ms, gap),
+                    position=position_on(track, best_s, start_utc_ms, gap),
+                    last_position=position_on(track, s.last_s, start_utc_ms, gap),
                 )
-                if fix is not None:
-                    pos = Position(
-                        lat=fix.lat,
-                        lon=fix.lon,
-                        speed_mps=fix.speed_mps,
-                        bearing_deg=fix.bearing_deg,
-                        timestamp_ms=fix.timestamp_ms,
-                    )
-            out.append(replace(s, first_utc_ms=first_ms, last_utc_ms=last_ms, position=pos))
+            )
         return out

@@ -8,11 +8,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 
-from dashcam.errors import StoreError
+from dashcam.errors import InputError, StoreError
 
 _LOCK_WAIT_S = 30.0
 
@@ -40,9 +40,9 @@ def make_engine(url: str, *, create: bool = True, **kwargs: Any) -> Engine:
     """
     url = _normalise_url(url)
     if is_sqlite(url):
-        db_path = url.split("///", 1)[-1]
-        if db_path and db_path != ":memory:":
-            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        db_file = sqlite_file(url)
+        if db_file is not None:
+            db_file.parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         # Every transaction holds the process's writer lock (below), so a second
         # connection adds no concurrency; it costs a lot: a connection that did not make
@@ -91,6 +91,46 @@ def make_engine(url: str, *, create: bool = True, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
     if create:
         init_schema(engine)
+    return engine
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for other databases and ``:memory:``)."""
+    url = _normalise_url(url)
+    if not is_sqlite(url):
+        return None
+    db_path = url.split("///", 1)[-1]
+    return Path(db_path) if db_path and db_path != ":memory:" else None
+
+
+def where(url: str) -> str:
+    """Where a URL's database is, for messages: a SQLite file's absolute path, else the
+    URL without its password."""
+    path = sqlite_file(url)
+    if path is not None:
+        return str(path.resolve())
+    return make_url(_normalise_url(url)).render_as_string(hide_password=True)
+
+
+def existing_engine(url: str) -> Engine:
+    """An engine for a database that holds dashcam's tables already; never creates one.
+
+    Raises :class:`InputError` naming where it looked when there is no such database.
+    An older database still gets the columns and indexes added since (``init_schema``).
+    """
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise InputError(f"no dashcam database at {where(url)}")
+    engine = make_engine(url, create=False)
+    try:
+        found = inspect(engine).has_table("videos")
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open the database at {where(url)}") from exc
+    if not found:
+        engine.dispose()
+        raise InputError(f"no dashcam tables in the database at {where(url)}")
+    init_schema(engine)
     return engine
 
 

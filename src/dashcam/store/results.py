@@ -15,7 +15,7 @@ from dashcam.domain.gps import GpsClock, TrackTimeBase
 from dashcam.domain.plate_text import search_matches
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
 from dashcam.errors import InputError, StoreError
-from dashcam.store.schema import PlateReadRow, SightingRow, VideoRow, VideoStatus
+from dashcam.store.schema import PlateReadRow, RecordedClock, SightingRow, VideoRow, VideoStatus
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class VideoRecord:
     fps: float | None = None
     duration_s: float | None = None
     recorded_at: datetime | None = None
+    recorded_clock: RecordedClock | None = None
     gps_path: str | None = None
     gps_clock: GpsClock | None = None
     output_dir: str | None = None
@@ -83,6 +84,7 @@ def _video_record(row: VideoRow, n_sightings: int = 0) -> VideoRecord:
         fps=row.fps,
         duration_s=row.duration_s,
         recorded_at=row.recorded_at,
+        recorded_clock=RecordedClock(row.recorded_clock) if row.recorded_clock else None,
         gps_path=row.gps_path,
         gps_clock=_gps_clock(row),
         output_dir=row.output_dir,
@@ -101,12 +103,20 @@ def _xyxy(values: Sequence[float]) -> tuple[float, float, float, float]:
     return (a, b, c, d)
 
 
+def _position(
+    lat: float | None,
+    lon: float | None,
+    utc_ms: int | None,
+    speed_mps: float | None = None,
+    bearing_deg: float | None = None,
+) -> Position | None:
+    if lat is None or lon is None:
+        return None
+    return Position(lat, lon, speed_mps, bearing_deg, utc_ms)
+
+
 def _sighting(row: SightingRow, with_reads: bool) -> StoredSighting:
-    pos = (
-        Position(row.lat, row.lon, row.speed_mps, row.bearing_deg)
-        if row.lat is not None and row.lon is not None
-        else None
-    )
+    pos = _position(row.lat, row.lon, row.best_utc_ms, row.speed_mps, row.bearing_deg)
     reads = (
         tuple(
             PlateObservation(
@@ -141,6 +151,10 @@ def _sighting(row: SightingRow, with_reads: bool) -> StoredSighting:
             vehicle_class=row.vehicle_class,
             vehicle_xyxy=_xyxy(row.vehicle_xyxy) if row.vehicle_xyxy else None,
             reads=reads,
+            best_s=row.best_s,
+            best_utc_ms=row.best_utc_ms,
+            first_position=_position(row.first_lat, row.first_lon, row.first_utc_ms),
+            last_position=_position(row.last_lat, row.last_lon, row.last_utc_ms),
         ),
     )
 
@@ -239,7 +253,7 @@ class ResultsRepository:
                 s.execute(delete(SightingRow).where(SightingRow.video_id == video_id))
                 rows = []
                 for sg in sightings:
-                    pos = sg.position
+                    pos, first, last = sg.position, sg.first_position, sg.last_position
                     row = SightingRow(
                         video_id=video_id,
                         track_id=sg.track_id,
@@ -253,6 +267,12 @@ class ResultsRepository:
                         lon=pos.lon if pos else None,
                         speed_mps=pos.speed_mps if pos else None,
                         bearing_deg=pos.bearing_deg if pos else None,
+                        best_s=sg.best_s,
+                        best_utc_ms=sg.best_utc_ms,
+                        first_lat=first.lat if first else None,
+                        first_lon=first.lon if first else None,
+                        last_lat=last.lat if last else None,
+                        last_lon=last.lon if last else None,
                         best_frame_index=sg.best_frame_index,
                         best_xyxy=[float(v) for v in sg.best_xyxy],
                         best_crop_path=sg.best_crop_path,

@@ -32,6 +32,13 @@ class VideoStatus(StrEnum):
     FAILED = "failed"
 
 
+class RecordedClock(StrEnum):
+    """Which clock a video's ``recorded_at`` comes from (the best one it had)."""
+
+    VIDEO = "video"  # the container's creation time
+    GPS = "gps"  # the GPS log's first fix (the container has no creation time)
+
+
 class VideoRow(Base):
     __tablename__ = "videos"
 
@@ -44,6 +51,7 @@ class VideoRow(Base):
     fps: Mapped[float | None] = mapped_column(Float)
     duration_s: Mapped[float | None] = mapped_column(Float)
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recorded_clock: Mapped[str | None] = mapped_column(String(8))
     gps_path: Mapped[str | None] = mapped_column(Text)
     # how frames meet the GPS track (domain.gps.GpsClock); all None without a track
     gps_source: Mapped[str | None] = mapped_column(String(16))
@@ -78,10 +86,18 @@ class SightingRow(Base):
     last_s: Mapped[float] = mapped_column(Float)
     first_utc_ms: Mapped[int | None] = mapped_column(BigInteger)
     last_utc_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # lat/lon/speed/bearing: the position at the best crop (best_s, best_utc_ms).
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     speed_mps: Mapped[float | None] = mapped_column(Float)
     bearing_deg: Mapped[float | None] = mapped_column(Float)
+    # Added later (nullable, so init_schema adds them to older databases).
+    best_s: Mapped[float | None] = mapped_column(Float)
+    best_utc_ms: Mapped[int | None] = mapped_column(BigInteger)
+    first_lat: Mapped[float | None] = mapped_column(Float)
+    first_lon: Mapped[float | None] = mapped_column(Float)
+    last_lat: Mapped[float | None] = mapped_column(Float)
+    last_lon: Mapped[float | None] = mapped_column(Float)
     best_frame_index: Mapped[int] = mapped_column(Integer)
     best_xyxy: Mapped[list[float]] = mapped_column(JSON)
     best_crop_path: Mapped[str | None] = mapped_column(Text)

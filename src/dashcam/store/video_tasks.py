@@ -19,7 +19,7 @@ from dashcam.media.telemetry import find_track_for_video
 from dashcam.output.metadata import sighting_from_dict
 from dashcam.store.paths import quick_content_hash
 from dashcam.store.results import ResultsRepository
-from dashcam.store.schema import VideoStatus
+from dashcam.store.schema import RecordedClock, VideoStatus
 from dashcam.store.task_queue import TaskQueue
 from dashcam.store.task_schema import HeavyProcessVideoPayload, TaskType
 
@@ -116,6 +116,10 @@ def apply_heavy_completion(repo: ResultsRepository, video_id: str, payload: dict
     for key in ("frames_processed", "duration_s", "width", "height", "fps"):
         if payload.get(key) is not None:
             fields[key] = payload[key]
+    if payload.get("recorded_at"):
+        fields["recorded_at"] = datetime.fromisoformat(str(payload["recorded_at"]))
+        clock = payload.get("recorded_clock")
+        fields["recorded_clock"] = RecordedClock(clock).value if clock else None
     if payload.get("track") is not None:
         fields["track"] = payload["track"]
     repo.update_video(video_id, **fields)

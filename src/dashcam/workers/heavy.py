@@ -96,6 +96,7 @@ class HeavyWorker(Worker):
             if not self.settings.retain_runs:
                 shutil.rmtree(run_dir, ignore_errors=True)
         info = result.info
+        facts = result.facts
         archive = ArchiveVideoPayload(
             video_id=p.video_id, heavy_output_dir=str(result.output_dir), raw_video=p.raw_video
         )
@@ -116,6 +117,12 @@ class HeavyWorker(Worker):
                 "width": info.width,
                 "height": info.height,
                 "fps": info.fps,
+                "recorded_at": facts.recorded_at.isoformat()
+                if facts and facts.recorded_at
+                else None,
+                "recorded_clock": facts.recorded_clock.value
+                if facts and facts.recorded_clock
+                else None,
             },
             follow_ups=[
                 FollowUp(TaskType.ARCHIVE_VIDEO, archive.model_dump(), video_id=p.video_id)

@@ -4,68 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from collections.abc import Callable
 
 from dashcam.errors import StoreError
+from dashcam.store.status import SystemStatus, system_status
 from dashcam.store.task_queue import TaskQueue
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SystemStatus:
-    """What ``dashcam status`` and the monitor show."""
-
-    workers: list[dict[str, Any]]
-    tasks: dict[str, dict[str, int]]
-    backlog: dict[str, int]
-    throughput_per_min: dict[str, float]
-
-
-def status_from_queue(
-    queue: TaskQueue, *, stale_after_s: float = 30.0, window_s: float = 300.0
-) -> SystemStatus:
-    tasks: dict[str, dict[str, int]] = {}
-    for (tt, st), n in queue.counts().items():
-        tasks.setdefault(tt.value, {})[st.value] = n
-    workers = [
-        {
-            "worker_id": w.id,
-            "kind": w.kind,
-            "state": w.state,
-            "task_id": w.task_id,
-            "task_type": w.task_type,
-            "heartbeat_age_s": round(w.heartbeat_age_s, 1),
-            "stale": w.heartbeat_age_s > stale_after_s and w.state != "stopped",
-        }
-        for w in queue.workers()
-    ]
-    done = queue.finished_since(window_s)
-    return SystemStatus(
-        workers=workers,
-        tasks=tasks,
-        backlog={tt: v.get("queued", 0) + v.get("retry", 0) for tt, v in tasks.items()},
-        throughput_per_min={tt.value: round(n * 60 / window_s, 2) for tt, n in done.items()},
-    )
-
-
-def status_from_server(server_url: str, api_key: str | None) -> SystemStatus:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    try:
-        with httpx.Client(base_url=server_url, headers=headers, timeout=10) as c:
-            stats = c.get("/queue/stats").raise_for_status().json()
-            workers = c.get("/workers").raise_for_status().json()
-    except httpx.HTTPError as exc:
-        raise StoreError(f"server {server_url}: {exc}") from exc
-    return SystemStatus(
-        workers=workers,
-        tasks=stats["tasks"],
-        backlog=stats["backlog"],
-        throughput_per_min=stats["throughput_per_min"],
-    )
 
 
 class Monitor:
@@ -88,9 +33,11 @@ class Monitor:
         if n:
             log.warning("monitor: %d expired lease(s) requeued or marked dead", n)
         self.reaped += n
-        return status_from_queue(self.queue, stale_after_s=self.stale_after_s)
+        return system_status(self.queue, stale_after_s=self.stale_after_s)
 
-    def run(self, report: Any = None, *, once: bool = False) -> None:
+    def run(
+        self, report: Callable[[SystemStatus], None] | None = None, *, once: bool = False
+    ) -> None:
         while not self._stop.is_set():
             try:
                 status = self.tick()
