@@ -2,8 +2,9 @@
 watchlist API and Prometheus ``/metrics``.
 
 The page shell and its assets need no key (they hold no data); every data endpoint does
-when ``DASHCAM_API_KEY`` is set. ``/api/live`` also takes the key as ``?key=`` because
-``EventSource`` cannot send headers; the page itself streams with ``fetch`` and a header.
+when ``DASHCAM_API_KEY`` is set: the bearer header, or the session cookie the page gets
+when the key is given once (``/api/session``, or ``/?key=``; see ``server.session``).
+``/api/live`` also takes the key as ``?key=`` for ``EventSource`` and ``curl -N``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,12 +22,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from dashcam.domain.ids import is_valid_id
 from dashcam.errors import PathEscapeError
+from dashcam.server import session
 from dashcam.server.deps import ServerState, check_key, require_key, server_state, state
 from dashcam.server.live import LiveFeed, match_json
 from dashcam.server.workers import workers_json
@@ -80,8 +83,60 @@ def entry_json(e: WatchEntry) -> dict[str, Any]:
 
 # --- page and assets (no key) --------------------------------------------------------
 @router.get("/", include_in_schema=False)
-def index() -> FileResponse:
-    return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+def index(request: Request, key: str | None = None) -> Response:
+    """The page shell. ``/?key=<API key>`` signs this browser in (a session cookie) and
+    redirects to the clean URL, so the key stays out of the address bar and history."""
+    if key is None:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+    rest = request.url.remove_query_params("key")
+    clean = RedirectResponse(
+        rest.path + (f"?{rest.query}" if rest.query else ""),
+        status_code=303,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+    want = server_state(request).settings.api_key
+    if want and _same_key(key, want):
+        session.sign_in(clean, request, want, time.time())
+    return clean
+
+
+def _same_key(given: str, want: str) -> bool:
+    return secrets.compare_digest(given.encode(), want.encode())
+
+
+# --- sign-in ---------------------------------------------------------------------------
+class SignIn(BaseModel):
+    key: str = Field(min_length=1, max_length=4096)
+
+
+@router.get("/api/session")
+def session_state(request: Request) -> dict[str, bool]:
+    """Whether this server needs a key and whether this browser is signed in (no key)."""
+    want = server_state(request).settings.api_key
+    return {
+        "key_required": bool(want),
+        "signed_in": not want or session.signed_in(request, want, time.time()),
+    }
+
+
+@router.post("/api/session", status_code=204)
+def sign_in(request: Request, body: SignIn) -> Response:
+    """Sign this browser in with the API key: a session cookie, HttpOnly and SameSite."""
+    want = server_state(request).settings.api_key
+    if want and not _same_key(body.key, want):
+        raise HTTPException(401, "wrong API key", headers={"WWW-Authenticate": "Bearer"})
+    resp = Response(status_code=204)
+    if want:
+        session.sign_in(resp, request, want, time.time())
+    return resp
+
+
+@router.delete("/api/session", status_code=204)
+def sign_out(request: Request) -> Response:
+    """Sign this browser out: the session cookie is cleared."""
+    resp = Response(status_code=204)
+    session.sign_out(resp, request)
+    return resp
 
 
 @router.get("/static/{name}", include_in_schema=False)
@@ -98,7 +153,7 @@ def asset(name: str) -> FileResponse:
 def _live_key(request: Request, key: str | None) -> None:
     want = server_state(request).settings.api_key
     if want and key is not None and "authorization" not in request.headers:
-        if not secrets.compare_digest(key, want):
+        if not _same_key(key, want):
             raise HTTPException(401, "wrong API key", headers={"WWW-Authenticate": "Bearer"})
         return
     check_key(request)

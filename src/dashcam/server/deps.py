@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from fastapi import HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from dashcam.config import Settings
+from dashcam.server import session
 from dashcam.server.metrics import Metrics
 from dashcam.store.results import ResultsRepository
 from dashcam.store.task_queue import TaskQueue
@@ -56,18 +58,27 @@ def server_state(request: Request) -> ServerState:
 
 
 def check_key(request: Request) -> None:
-    """``Authorization: Bearer <DASHCAM_API_KEY>`` when a key is configured; else 401."""
+    """``Authorization: Bearer <DASHCAM_API_KEY>`` or the dashboard's session cookie
+    (see ``server.session``) when a key is configured; else 401."""
     key = server_state(request).settings.api_key
     if not key:
         return
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip(), key):
-        raise HTTPException(
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="missing or wrong API key (Authorization: Bearer <DASHCAM_API_KEY>)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    if scheme.lower() == "bearer" and secrets.compare_digest(given.strip(), key):
+        return
+    if session.signed_in(request, key, time.time()):
+        if not session.cross_site_safe(request):
+            raise HTTPException(
+                status_code=status.HTTP_403_FORBIDDEN,
+                detail="a change signed in by cookie needs the X-Requested-With: dashcam header",
+            )
+        return
+    raise HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail="missing or wrong API key (Authorization: Bearer <DASHCAM_API_KEY>)",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 # The dependencies are ``async def`` on purpose: they only read the request, and FastAPI

@@ -163,13 +163,21 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
+# Counts the sign-in prompts a page opens (the dialog's showModal), from before its scripts.
+COUNT_PROMPTS = """
+window.__prompts = 0;
+const show = HTMLDialogElement.prototype.showModal;
+HTMLDialogElement.prototype.showModal = function () { window.__prompts += 1; show.call(this); };
+"""
+
+
 @pytest.fixture
 def page(browser: Any, stack: Stack) -> Iterator[Any]:
-    """A page with the key already given (as the dialog would store it)."""
+    """A page of a browser signed in once with ``/?key=``."""
     ctx = browser.new_context(viewport={"width": 1360, "height": 900})
-    ctx.add_init_script(f"sessionStorage.setItem('dashcam.apiKey', {KEY!r})")
     pg = ctx.new_page()
     pg.set_default_timeout(20_000)
+    pg.goto(stack.url + f"/?key={KEY}")
     yield pg
     ctx.close()
 
@@ -299,3 +307,51 @@ def test_watched_plate_is_highlighted_and_shown_live(page: Any, stack: Stack) ->
     page.goto(stack.url + "/#/plates?q=" + plate + "&d=1")
     page.locator(f'#search-results tr.watch[data-plate="{plate}"]').first.wait_for()
     assert stack.client.get("/api/watchlist").json()["entries"][0]["plate"] == plate
+
+
+def test_key_once_then_a_bookmarked_plate_page_shows_its_data_and_sign_out_works(
+    browser: Any, stack: Stack
+) -> None:
+    videos = stack.processed()
+    plate = stack.clips[0].plates[0].text
+    ctx = browser.new_context(viewport={"width": 1360, "height": 900})
+    ctx.add_init_script(COUNT_PROMPTS)
+    pg = ctx.new_page()
+    pg.set_default_timeout(20_000)
+    pg.goto(stack.url + f"/?key={KEY}")  # the link with the key, opened once
+    assert pg.url == stack.url + "/"  # redirected to the clean URL: no key to bookmark
+    pg.locator("#conn.on").wait_for()
+    (cookie,) = [c for c in ctx.cookies() if c["name"] == "dashcam_session"]
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+    assert KEY not in cookie["value"]
+    assert pg.evaluate("document.cookie") == ""  # scripts cannot read it
+    assert pg.evaluate("window.__prompts") == 0
+    pg.close()
+
+    # A bookmark opened later: a fresh page load straight onto a plate's page.
+    bookmark = stack.url + f"/#/plate/{plate}"
+    pg = ctx.new_page()
+    pg.set_default_timeout(20_000)
+    pg.goto(bookmark)
+    pg.locator(f'#plate-sightings tr[data-plate="{plate}"]').first.wait_for()
+    pg.locator("#plate-sightings img").first.wait_for()
+    assert pg.evaluate("window.__prompts") == 0
+    expect(pg.locator("#key-dialog")).to_be_hidden()
+    expect(pg.locator("#sign-out")).to_be_visible()
+    shot(pg, "plate-bookmark")
+
+    # The video page says when it was recorded, and by which clock.
+    pg.goto(stack.url + f"/#/video/{videos[0]['id']}")
+    expect(pg.locator("#recorded")).to_contain_text("UTC (video clock)")
+    assert pg.evaluate("window.__prompts") == 0
+
+    pg.click("#sign-out")
+    pg.locator("#key-dialog").wait_for(state="visible")
+    assert [c for c in ctx.cookies() if c["name"] == "dashcam_session"] == []
+    expect(pg.locator("#sign-out")).to_be_hidden()
+    pg.goto(bookmark)
+    pg.reload()
+    pg.locator("#key-dialog").wait_for(state="visible")
+    expect(pg.locator("#plate-sightings")).to_have_count(0)
+    shot(pg, "signed-out")
+    ctx.close()

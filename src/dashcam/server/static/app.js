@@ -1,9 +1,9 @@
 // dashcam dashboard: vanilla JS, no build step, no external URLs.
-// Data comes from the server's JSON API (Authorization: Bearer <key from sessionStorage>)
-// and the live feed /api/live (server-sent events read with fetch streaming).
+// Data comes from the server's JSON API and the live feed /api/live (server-sent events
+// read with fetch streaming). Sign-in: the API key is given once and exchanged for an
+// HttpOnly session cookie (POST /api/session); the page never keeps the key itself.
 "use strict";
 
-const KEY = "dashcam.apiKey";
 const view = document.getElementById("view");
 const state = { live: null, config: null, watch: new Set(), route: 0, timers: [],
   seenMatch: null, imgCache: new Map() };
@@ -56,6 +56,15 @@ function fmtTime(ms) {
   return new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
 }
 function fmtIso(iso) { return iso ? iso.replace("T", " ").slice(0, 19) : "—"; }
+// A video's recorded time and the clock it came from (the container's, or the GPS log's).
+function fmtRecorded(v) {
+  if (!v.recorded_at) return "—";
+  const clock = { video: "video clock", gps: "GPS clock" }[v.recorded_clock];
+  return `${fmtIso(v.recorded_at)} UTC${clock ? ` (${clock})` : ""}`;
+}
+// The moment a sighting's time and place are shown for: its best read (the crop's).
+const bestMs = (sg) => (sg.best_utc_ms ?? sg.first_utc_ms);
+const bestS = (sg) => (sg.best_s ?? sg.first_s);
 function fmtAge(s) {
   if (s < 90) return `${Math.round(s)} s`;
   if (s < 5400) return `${Math.round(s / 60)} min`;
@@ -73,22 +82,29 @@ function fmtPlace(pos) {
 function baseName(p) { return p ? p.split(/[\\/]/).pop() : "—"; }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// --- API key and fetch ----------------------------------------------------------------------
+// --- sign-in and fetch ------------------------------------------------------------------------
 let keyPrompt = null;
 function askKey(refused) {
   if (keyPrompt) return keyPrompt;
   const dlg = document.getElementById("key-dialog");
-  document.getElementById("key-error").hidden = !refused;
+  const error = document.getElementById("key-error");
+  error.hidden = !refused;
   keyPrompt = new Promise((resolve) => {
     const form = document.getElementById("key-form");
-    const onSubmit = (ev) => {
+    const onSubmit = async (ev) => {
       ev.preventDefault();
-      const v = document.getElementById("key-input").value.trim();
+      const input = document.getElementById("key-input");
+      const v = input.value.trim();
       if (!v) return;
-      sessionStorage.setItem(KEY, v);
+      const r = await fetch("/api/session", { method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-Requested-With": "dashcam" },
+        body: JSON.stringify({ key: v }) });
+      if (!r.ok) { error.hidden = false; input.select(); return; }
+      input.value = "";
       form.removeEventListener("submit", onSubmit);
       dlg.close();
       keyPrompt = null;
+      showSignOut(true);
       resolve();
     };
     form.addEventListener("submit", onSubmit);
@@ -96,19 +112,22 @@ function askKey(refused) {
   if (!dlg.open) dlg.showModal();
   return keyPrompt;
 }
-function authHeaders() {
-  const key = sessionStorage.getItem(KEY);
-  return key ? { Authorization: `Bearer ${key}` } : {};
+function showSignOut(on) { document.getElementById("sign-out").hidden = !on; }
+async function signOut() {
+  await fetch("/api/session", { method: "DELETE", credentials: "same-origin",
+    headers: { "X-Requested-With": "dashcam" } });
+  location.reload();
 }
 async function fetchAuthed(path, opts) {
+  let refused = false;
   for (;;) {
-    const init = Object.assign({}, opts || {});
-    init.headers = Object.assign({}, init.headers || {}, authHeaders());
+    const init = Object.assign({ credentials: "same-origin" }, opts || {});
+    init.headers = Object.assign({ "X-Requested-With": "dashcam" }, init.headers || {});
     const r = await fetch(path, init);
     if (r.status !== 401) return r;
-    const hadKey = sessionStorage.getItem(KEY) !== null;
-    sessionStorage.removeItem(KEY);
-    await askKey(hadKey);
+    showSignOut(false);
+    await askKey(refused);
+    refused = true; // asked again only if the key we got is refused too
   }
 }
 async function api(path, opts) {
@@ -337,7 +356,7 @@ async function renderVideos(r, current) {
         h("td", {}, badge(v.status), v.status === "processing" ? progressBar(v.progress) : null,
           v.error ? h("div", { class: "error" }, v.error.slice(0, 120)) : null),
         h("td", {}, fmtDuration(v.duration_s)),
-        h("td", { class: "muted" }, fmtIso(v.recorded_at)),
+        h("td", { class: "muted" }, fmtRecorded(v)),
         h("td", { class: "num" }, v.n_sightings),
         h("td", { class: "mono muted", title: v.location || "" }, v.location || "—"))),
       { id: "videos-table" }) : empty("no videos yet: dashcam ingest <folder>"));
@@ -371,7 +390,7 @@ async function renderVideo(r, current) {
     h("dt", {}, "File"), h("dd", { class: "mono" }, v.path),
     h("dt", {}, "Duration"), h("dd", {}, fmtDuration(v.duration_s)),
     h("dt", {}, "Resolution"), h("dd", {}, v.width ? `${v.width}×${v.height} @ ${v.fps} fps` : "—"),
-    h("dt", {}, "Recorded"), h("dd", {}, fmtIso(v.recorded_at)),
+    h("dt", {}, "Recorded"), h("dd", { id: "recorded" }, fmtRecorded(v)),
     h("dt", {}, "GPS points"), h("dd", {}, v.track.length),
     h("dt", {}, "Sightings"), h("dd", {}, sightings.length),
     h("dt", {}, "Location"), h("dd", { class: "mono" }, v.location || "—"),
@@ -383,7 +402,8 @@ async function renderVideo(r, current) {
       h("div", { class: "meta" }, plateLink(sg.plate_text),
         state.watch.has(sg.plate_text) ? [" ", badge("watch")] : null,
         h("div", {}, `${sg.first_s.toFixed(1)}–${sg.last_s.toFixed(1)} s · ${sg.n_reads} reads · ${Math.round(100 * sg.confidence)}%`),
-        h("div", {}, fmtPlace(sg.position))))))
+        h("div", { title: "place of the best read (the crop)" },
+          `best ${bestS(sg).toFixed(1)} s: ${fmtPlace(sg.position)}`)))))
     : empty("no plates were read in this video");
   view.replaceChildren(
     h("h1", {}, "Video ", h("span", { class: "mono" }, v.id)),
@@ -478,7 +498,7 @@ function trackMap(track, sightings, onSelect) {
     svg.append(s("circle", { class: `marker${watched ? " watch" : ""}`, cx: x, cy: y, r: 8 * u,
       "data-sighting": sg.id, "data-plate": sg.plate_text, "vector-effect": "non-scaling-stroke",
       onclick: () => onSelect(sg.id) },
-    s("title", {}, `${sg.plate_text} at ${sg.first_s.toFixed(1)} s`)));
+    s("title", {}, `${sg.plate_text}: best read at ${bestS(sg).toFixed(1)} s`)));
     svg.append(s("text", { class: "marker-label", x: x + 11 * u, y: y - 9 * u,
       "font-size": 12 * u }, sg.plate_text));
   }
@@ -511,9 +531,9 @@ function sightingRows(rows, withDistance) {
   h("td", {}, plateLink(sg.plate_text),
     state.watch.has(sg.plate_text) ? [" ", badge("watch")] : null),
   withDistance ? h("td", { class: "num" }, sg.distance) : null,
-  h("td", {}, fmtTime(sg.first_utc_ms)),
+  h("td", {}, fmtTime(bestMs(sg))),
   h("td", { class: "mono" }, fmtPlace(sg.position)),
-  h("td", {}, videoLink(sg.video_id), h("span", { class: "muted" }, ` @ ${sg.first_s.toFixed(1)} s`)),
+  h("td", {}, videoLink(sg.video_id), h("span", { class: "muted" }, ` @ ${bestS(sg).toFixed(1)} s`)),
   h("td", {}, fillCrop(h("div", { class: "thumb" }), sg.crop_url, sg.plate_text))));
 }
 async function renderPlates(r, current) {
@@ -543,7 +563,8 @@ async function renderPlates(r, current) {
   results.replaceChildren(hits.length ? h("div", {},
     h("p", { class: "muted" }, `${hits.length} sighting(s) of ${plates.size} plate(s) near `,
       plateTag(q)),
-    table(["Plate", "Distance#", "Time", "Place", "Video", "Crop"], sightingRows(hits, true)))
+    table(["Plate", "Distance#", "Time (best read)", "Place (best read)", "Video", "Crop"],
+      sightingRows(hits, true)))
     : empty(`nothing within distance ${dist} of ${q}`));
 }
 
@@ -568,7 +589,8 @@ async function renderPlate(r, current) {
     h("p", {}, btn, "  ", h("span", { class: "muted" },
       `${p.sightings.length} sighting(s) in ${p.videos.length} video(s)`)),
     h("section", { class: "card" }, p.sightings.length ?
-      table(["Plate", "Time", "Place", "Video", "Crop"], sightingRows(p.sightings, false),
+      table(["Plate", "Time (best read)", "Place (best read)", "Video", "Crop"],
+        sightingRows(p.sightings, false),
         { id: "plate-sightings" })
       : empty("no sighting of this exact plate; try the search for near misses")));
 }
@@ -620,6 +642,9 @@ document.getElementById("quick-search").addEventListener("submit", (ev) => {
   const q = document.getElementById("quick-q").value.trim();
   if (q) location.hash = `#/plates?q=${encodeURIComponent(q)}&d=1`;
 });
+document.getElementById("sign-out").addEventListener("click", signOut);
 window.addEventListener("hashchange", render);
+fetch("/api/session", { credentials: "same-origin" }).then((r) => r.json())
+  .then((st) => showSignOut(st.key_required && st.signed_in)).catch(() => {});
 render();
 liveLoop();
