@@ -69,16 +69,30 @@ def _project_name(ctx: Any, name: str | None) -> str:
     )
 
 
+def _checked_sources(sources: list[str]) -> list[str]:
+    """Sources as stored: URLs as given, local paths resolved. Every missing file is named
+    in one :class:`InputError`, before anything is written."""
+    out: list[str] = []
+    missing: list[str] = []
+    for src in sources:
+        if "://" in src:
+            out.append(src)
+            continue
+        path = Path(src).expanduser()
+        if path.is_file():
+            out.append(str(path.resolve()))
+        else:
+            missing.append(src)
+    if missing:
+        raise InputError(f"no such file: {', '.join(missing)}")
+    return out
+
+
 def _enqueue_downloads(ctx: Any, name: str, sources: list[str]) -> int:
     from dashcam.store.task_schema import TaskType
 
     added = 0
-    for src in sources:
-        if "://" not in src:
-            path = Path(src).expanduser()
-            if not path.is_file():
-                raise InputError(f"{src}: no such file")
-            src = str(path.resolve())
+    for src in _checked_sources(sources):
         vid = ctx.store.add_video(name, src)
         if vid is None:
             continue
@@ -99,16 +113,36 @@ def project_create(
     config: Path = typer.Option(..., "--config", "-c", help="The project's config.yaml"),
     replace: bool = typer.Option(False, help="Update an existing project's config"),
 ) -> None:
-    """Register a project from its config (and add its ``sources``)."""
+    """Register a project from its config (and add its ``sources``).
+
+    All or nothing: a missing source file (or any other error) leaves no project behind
+    (and, with --replace, the project as it was)."""
     from dashcam.miner.config import load_config
 
     cfg = load_config(config)
+    try:
+        sources = _checked_sources(list(cfg.sources))
+    except InputError as exc:
+        raise InputError(f"{config}: {exc}; project {cfg.name!r} not registered") from None
     ctx = _context()
     root = (cfg.output_dir or ctx.settings.data_dir / "miner" / cfg.name).resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    new = cfg.name not in {p.name for p in ctx.store.projects()}
     ctx.store.create_project(cfg, root, replace=replace)
-    added = _enqueue_downloads(ctx, cfg.name, list(cfg.sources))
+    try:
+        added = _enqueue_downloads(ctx, cfg.name, sources)
+        root.mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        if new:
+            _forget_project(ctx, cfg.name)
+        raise
     typer.echo(f"project {cfg.name}: {root} ({added} sources added)")
+
+
+def _forget_project(ctx: Any, name: str) -> None:
+    """Undo a half-made project: cancel the tasks queued for it, drop its rows."""
+    for task in ctx.queue.list_tasks(payload={"project": name}, limit=100_000):
+        ctx.queue.cancel(task.id)
+    ctx.store.delete_project(name)
 
 
 @miner_app.command("add")
@@ -134,7 +168,7 @@ def status(
     ctx = _context()
     name = _project_name(ctx, project)
     p = ctx.store.project(name)
-    counts = ctx.queue.counts()
+    counts = ctx.queue.counts(payload={"project": name})
     stages = {
         t.value.removeprefix("MINER_").lower(): {
             s.value: n for (tt, s), n in counts.items() if tt == t
@@ -271,7 +305,11 @@ def run(
             idle_in = None
             continue
         p = ctx.store.project(name)
-        tasks = [t for t in ctx.queue.list_tasks(limit=1000) if t.task_type in MINER_TYPES]
+        tasks = [
+            t
+            for t in ctx.queue.list_tasks(payload={"project": name}, limit=1000)
+            if t.task_type in MINER_TYPES
+        ]
         pending = [t for t in tasks if t.status in active]
         backup_due = p.config.backup is not None and p.backup_epoch < p.epoch
         if state == ProjectState.COMPLETE and not backup_due and not pending:
@@ -279,15 +317,14 @@ def run(
         # tick() queues what the state needs; two idle passes in the same state with
         # nothing queued mean a stage gave up (a dead task) and nothing can move on.
         if not pending and (not until_done or state == idle_in):
-            dead = [
-                t for t in tasks if t.status is TaskStatus.DEAD and t.payload.get("project") == name
-            ]
+            dead = [t for t in tasks if t.status is TaskStatus.DEAD]
             hint = "see data-miner status"
             if dead:
                 d = dead[0]
                 hint = (
-                    f"{d.task_type} task {d.id} is dead: {d.error}; fix that, then "
-                    f"'dashcam tasks requeue {d.id}' and run again"
+                    f"{d.task_type} task {d.id} is dead: {d.error}; fix that (a changed "
+                    f"config: data-miner project create --replace), then "
+                    f"'dashcam tasks requeue {d.id}' and run again (docs/miner.md, Recovery)"
                 )
             raise DashcamError(f"project {name} stuck in {state}: no task left to run ({hint})")
         idle_in = state if not pending else None
@@ -302,8 +339,14 @@ def export(
     fmt: str = typer.Option("coco", "--format", "-f", help="coco or yolo"),
     project: str | None = typer.Option(None, "--project", "-p"),
     out: Path | None = typer.Option(None, "--out", "-o", help="Default <project>/export/<fmt>"),
+    val_fraction: float = typer.Option(
+        0.2,
+        "--val-fraction",
+        help="Share of frames for validation (0 to below 1; a deterministic split).",
+    ),
 ) -> None:
-    """Write the kept frames and their labels, ready to train on."""
+    """Write the kept frames and their labels, ready to train on, split into train and val
+    (the same split on every export of the same frames)."""
     from dashcam.miner.export import ExportFormat, export_project
 
     try:
@@ -311,8 +354,13 @@ def export(
     except ValueError:
         raise InputError(f"--format: {fmt!r} is not one of coco, yolo") from None
     ctx = _context()
-    res = export_project(ctx.store, _project_name(ctx, project), kind, out)
-    typer.echo(f"exported {res.images} images, {res.boxes} boxes to {res.out_dir}")
+    res = export_project(
+        ctx.store, _project_name(ctx, project), kind, out, val_fraction=val_fraction
+    )
+    typer.echo(
+        f"exported {res.images} images ({res.train} train, {res.val} val), "
+        f"{res.boxes} boxes to {res.out_dir}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -111,6 +111,16 @@ class ProjectStore:
             s.flush()
             return _project(row)
 
+    def delete_project(self, name: str) -> None:
+        """Remove a project's rows: its videos, frames and labels with it (files stay)."""
+        with self._session() as s, s.begin():
+            video_ids = select(MinerVideoRow.id).where(MinerVideoRow.project == name)
+            frame_ids = select(MinerFrameRow.id).where(MinerFrameRow.project == name)
+            s.execute(delete(MinerLabelRow).where(MinerLabelRow.frame_id.in_(frame_ids)))
+            s.execute(delete(MinerFrameRow).where(MinerFrameRow.video_id.in_(video_ids)))
+            s.execute(delete(MinerVideoRow).where(MinerVideoRow.project == name))
+            s.execute(delete(MinerProjectRow).where(MinerProjectRow.name == name))
+
     def project(self, name: str) -> Project:
         with self._session() as s:
             row = s.get(MinerProjectRow, name)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 from sqlalchemy import (
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Float,
+    Select,
     Table,
     and_,
     bindparam,
@@ -48,6 +49,16 @@ from dashcam.store.task_schema import (
 
 T = cast(Table, TaskRow.__table__)
 W = cast(Table, WorkerRow.__table__)
+
+_Q = TypeVar("_Q", bound=Select[Any])
+
+
+def _payload_is(q: _Q, payload: Mapping[str, str] | None) -> _Q:
+    """``q`` limited to tasks whose payload holds these string values (SQLite's
+    ``json_extract``, PostgreSQL's ``->>``)."""
+    for key, value in (payload or {}).items():
+        q = q.where(T.c.payload[key].as_string() == value)
+    return q
 
 
 class TaskQueue:
@@ -499,9 +510,12 @@ class TaskQueue:
         status: TaskStatus | None = None,
         task_type: TaskType | None = None,
         video_id: str | None = None,
+        payload: Mapping[str, str] | None = None,
         limit: int = 100,
     ) -> list[Task]:
-        q = select(T).order_by(T.c.id.desc()).limit(limit)
+        """Newest first; ``payload`` keeps tasks whose payload has those string values
+        (``{"project": "cars"}``)."""
+        q = _payload_is(select(T).order_by(T.c.id.desc()).limit(limit), payload)
         if status is not None:
             q = q.where(T.c.status == status.value)
         if task_type is not None:
@@ -511,8 +525,12 @@ class TaskQueue:
         with self._tx() as c:
             return [task_from_row(r) for r in c.execute(q)]
 
-    def counts(self) -> dict[tuple[TaskType, TaskStatus], int]:
+    def counts(
+        self, *, payload: Mapping[str, str] | None = None
+    ) -> dict[tuple[TaskType, TaskStatus], int]:
+        """Tasks per (type, status); ``payload`` as in :meth:`list_tasks`."""
         q = select(T.c.task_type, T.c.status, func.count()).group_by(T.c.task_type, T.c.status)
+        q = _payload_is(q, payload)
         with self._tx() as c:
             return {(TaskType(t), TaskStatus(s)): int(n) for t, s, n in c.execute(q)}
 

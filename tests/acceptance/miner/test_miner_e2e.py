@@ -117,17 +117,23 @@ def test_three_videos_through_every_stage(tmp_path: Path) -> None:
     cli("export", "--format", "coco", env=env)
     cli("export", "--format", "yolo", env=env)
     root = tmp_path / "data" / "miner" / "cars"
-    coco = json.loads((root / "export" / "coco" / "annotations.json").read_text())
-    assert len(coco["images"]) == frames["kept"]
-    assert {"images", "annotations", "categories"} <= set(coco)
-    for im in coco["images"]:
-        assert (root / "export" / "coco" / "images" / im["file_name"]).is_file()
-        assert (im["width"], im["height"]) == (960, 540)
-        assert im["lat"] is not None  # GPS side-car of a, b (c has none: only its own)
-        break
-    labels = sorted((root / "export" / "yolo" / "labels").glob("*.txt"))
-    images = sorted((root / "export" / "yolo" / "images").iterdir())
-    assert [p.stem for p in labels] == [p.stem for p in images]
-    assert yaml.safe_load((root / "export" / "yolo" / "data.yaml").read_text())["train"]
+    coco_dir = root / "export" / "coco"
+    parts = {
+        part: json.loads((coco_dir / "annotations" / f"instances_{part}.json").read_text())
+        for part in ("train", "val")
+    }
+    assert sum(len(d["images"]) for d in parts.values()) == frames["kept"]
+    assert {"images", "annotations", "categories"} <= set(parts["train"])
+    for part, coco in parts.items():
+        for im in coco["images"]:
+            assert (coco_dir / "images" / part / im["file_name"]).is_file()
+            assert (im["width"], im["height"]) == (960, 540)
+    assert any(im["lat"] is not None for d in parts.values() for im in d["images"])  # a, b
+    for part in ("train", "val"):
+        labels = sorted((root / "export" / "yolo" / "labels" / part).glob("*.txt"))
+        images = sorted((root / "export" / "yolo" / "images" / part).iterdir())
+        assert labels and [p.stem for p in labels] == [p.stem for p in images]
+    data = yaml.safe_load((root / "export" / "yolo" / "data.yaml").read_text())
+    assert (data["train"], data["val"]) == ("images/train", "images/val")
     manifest = json.loads((remote / "cars" / "MANIFEST.json").read_text())["files"]
     assert any(k.startswith("frames/") for k in manifest)
