@@ -127,6 +127,20 @@ def test_priorities_cancel_and_release(db_url: str) -> None:
     assert t3.id == low
 
 
+def test_counts_and_lists_filter_by_payload_values(db_url: str) -> None:
+    q = TaskQueue(make_engine(db_url))
+    dl = TaskType.MINER_DOWNLOAD
+    for project, vid in (("cars", 1), ("cars", 2), ("bikes", 3)):
+        q.enqueue(dl, {"project": project, "video_id": vid})
+    q.enqueue(H, _payload(9))
+    assert q.counts(payload={"project": "cars"}) == {(dl, TaskStatus.QUEUED): 2}
+    assert q.counts(payload={"project": "bikes"}) == {(dl, TaskStatus.QUEUED): 1}
+    assert q.counts(payload={"project": "none"}) == {}
+    assert sum(q.counts().values()) == 4
+    cars = q.list_tasks(payload={"project": "cars"})
+    assert [t.payload["video_id"] for t in cars] == [2, 1]  # newest first
+
+
 def test_claim_order_across_types_batches_and_expired_leases(db_url: str) -> None:
     q = TaskQueue(make_engine(db_url), lease_s=0.3)
     h1 = q.enqueue(H, _payload(1), priority=1)
