@@ -2,10 +2,12 @@
 
 It reads the shared status map and shows a live HUD (``rich`` Live) on a terminal:
 backlog per category, each worker's category and heartbeat age (stale ones flagged),
-frames/s, per-video progress and ETA. When stderr is not a terminal it prints one plain
-``progress`` line per video every ``log_interval_s`` instead (0 turns that off). It sets
-the ``all_idle`` flag when every worker is idle and every queue is empty, which the
-orchestrator waits for before it ends the workers.
+frames/s, per-video progress and ETA, and which workers have had no task at all. When
+stderr is not a terminal it prints one plain ``progress`` line per video and a
+``workers`` line every ``log_interval_s`` instead (0 turns that off). At the end it prints
+the last state and one ``finished`` summary line, HUD or not. It sets the ``all_idle``
+flag when every worker is idle and every queue is empty, which the orchestrator waits for
+before it ends the workers.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from dashcam.pipeline.status import (
     G_START,
     G_STOP,
     G_TERMINATE,
+    KINDS,
     V_READ,
     V_STATE,
     V_TOTAL,
@@ -43,6 +46,7 @@ from dashcam.pipeline.status import (
     W_PID,
     StatusBoard,
 )
+from dashcam.stages.category import WorkerKind
 
 _STATES = ("waiting", "reading", "finishing", "done", "failed")
 
@@ -79,6 +83,70 @@ def all_idle(board: StatusBoard) -> bool:
     return idle_workers and queues_empty and videos_done
 
 
+@dataclass(frozen=True)
+class KindUse:
+    """How one kind of worker is being used: busy now, had a task at all, started."""
+
+    busy: int
+    used: int
+    total: int
+
+
+def worker_use(board: StatusBoard) -> dict[WorkerKind, KindUse]:
+    """Per kind of worker (in :data:`KINDS` order, kinds with no worker left out)."""
+    out: dict[WorkerKind, KindUse] = {}
+    for kind in KINDS:
+        rows = [
+            board.workers[i]
+            for i in range(board.layout.workers)
+            if board.workers[i, W_PID] and board.worker_kind(i) is kind
+        ]
+        if rows:
+            busy = sum(1 for r in rows if r[W_BUSY])
+            used = sum(1 for r in rows if r[W_DONE] or r[W_BUSY])
+            out[kind] = KindUse(busy, used, len(rows))
+    return out
+
+
+def worker_state(board: StatusBoard, worker: int) -> str:
+    """``busy``, ``idle``, or ``idle, no task yet`` for a worker that never had one."""
+    row = board.workers[worker]
+    if row[W_BUSY]:
+        return "busy"
+    return "idle" if row[W_DONE] else "idle, no task yet"
+
+
+def workers_line(board: StatusBoard) -> str:
+    """``workers: detector 2 busy, 2/2 had work; cpu 0 busy, 1/4 had work``."""
+    parts = [
+        f"{kind.value} {u.busy} busy, {u.used}/{u.total} had work"
+        for kind, u in worker_use(board).items()
+    ]
+    return "workers: " + "; ".join(parts) if parts else "workers: none started"
+
+
+def summary_line(board: StatusBoard, now: float) -> str:
+    """The last line of a run: videos done and failed, frames and rate, and the workers
+    that never had a task (with why, for CPU workers)."""
+    states = board.videos[:, V_STATE]
+    done = int((states == VIDEO_DONE).sum())
+    failed = int((states == VIDEO_FAILED).sum())
+    elapsed = max(now - float(board.globals[G_START]), 1e-9)
+    frames = int(board.globals[G_FRAMES])
+    line = (
+        f"finished: {done} of {len(states)} video(s) done, {failed} failed; {frames} frames "
+        f"tracked in {elapsed:.1f} s ({frames / elapsed:.1f} frames/s); {workers_line(board)}"
+    )
+    cpu = worker_use(board).get(WorkerKind.CPU)
+    if cpu is not None and cpu.used < cpu.total:
+        line += (
+            f" ({cpu.total - cpu.used} cpu worker(s) never had a task: a video's frames are "
+            "tracked in order, one at a time, so extra cpu workers help only with several "
+            "videos or many ending tracks)"
+        )
+    return line
+
+
 def stale_workers(board: StatusBoard, stale_after_s: float, now: float) -> list[int]:
     return [
         i
@@ -94,8 +162,8 @@ def render(board: StatusBoard, opts: HudOptions, fps: float, now: float) -> Grou
     for i, c in enumerate(CATEGORIES):
         row = board.categories[i]
         queues.add_row(c.value, *(str(int(row[k])) for k in (C_QUEUED, C_BACKLOG, C_RUNNING)))
-    workers = Table(title="workers", show_edge=False)
-    for col in ("#", "kind", "pid", "category", "busy", "heartbeat", "done"):
+    workers = Table(title=workers_line(board), show_edge=False)
+    for col in ("#", "kind", "pid", "category", "state", "heartbeat", "done"):
         workers.add_column(col)
     stale = set(stale_workers(board, opts.stale_after_s, now))
     for i in range(board.layout.workers):
@@ -107,7 +175,7 @@ def render(board: StatusBoard, opts: HudOptions, fps: float, now: float) -> Grou
             board.worker_kind(i).value,
             str(int(board.workers[i, W_PID])),
             cat.value if cat else "-",
-            "yes" if board.workers[i, W_BUSY] else "",
+            worker_state(board, i),
             beat,
             str(int(board.workers[i, W_DONE])),
         )
@@ -149,6 +217,7 @@ def progress_lines(board: StatusBoard, opts: HudOptions, fps: float, now: float)
             f"{int(row[V_TRACKED])}/{total if total >= 0 else '?'} read "
             f"{int(row[V_READ])} fps {fps:.1f}"
         )
+    lines.append(workers_line(board))
     for i in stale_workers(board, opts.stale_after_s, now):
         lines.append(
             f"stale worker {i} pid {int(board.workers[i, W_PID])}: no heartbeat "
@@ -183,6 +252,16 @@ def scheduler_main(board: StatusBoard, opts: HudOptions) -> None:
                     print(line, file=sys.stderr, flush=True)
             time.sleep(opts.refresh_s)
         board.globals[G_ALL_IDLE] = 1.0 if all_idle(board) else 0.0
+        # The end of the run: the last state (a short run can end between two progress
+        # lines) and one summary line, whether anyone watches a HUD or reads a log.
+        now = time.time()
+        if live is not None:
+            live.update(render(board, opts, fps, now))
+        elif opts.log_interval_s:
+            for line in progress_lines(board, opts, fps, now):
+                print(line, file=sys.stderr, flush=True)
+        if live is not None or opts.log_interval_s:
+            print(summary_line(board, now), file=sys.stderr, flush=True)
     finally:
         if live is not None:
             live.stop()
