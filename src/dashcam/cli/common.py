@@ -11,7 +11,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from dashcam.client.base import DashcamClient, open_client
+from dashcam.client.base import DashcamClient
+from dashcam.client.connect import open_client
 from dashcam.config import Settings, load_settings
 from dashcam.store.database import make_engine
 from dashcam.store.results import ResultsRepository

@@ -1,4 +1,4 @@
-"""The interface every read/steer command uses, and how the CLI picks its transport.
+"""The interface every read/steer command uses (``client.connect`` picks the transport).
 
 ``dashcam videos``, ``plates search``, ``export``, ``tasks``, ``ingest``, ``status`` and
 ``workers`` are written once against :class:`DashcamClient`. :class:`LocalClient` answers
@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from dashcam.config import Settings
 from dashcam.store.results import StoredSighting, VideoRecord
 from dashcam.store.schema import VideoStatus
 from dashcam.store.status import SystemStatus
@@ -73,26 +72,3 @@ class DashcamClient(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def chosen_server(settings: Settings, server_url: str | None) -> str | None:
-    """The server to ask: ``--server``, else ``DASHCAM_SERVER_URL`` when it is set (in the
-    environment or the config file), else None for the local database."""
-    if server_url:
-        return server_url
-    return settings.server_url if "server_url" in settings.model_fields_set else None
-
-
-def open_client(
-    settings: Settings, server_url: str | None = None, *, create: bool = False
-) -> DashcamClient:
-    """The client for a command. Local reads never create a database (``create`` is for
-    ``ingest``); a missing one is an :class:`InputError` that says where it looked."""
-    url = chosen_server(settings, server_url)
-    if url:
-        from dashcam.client.remote import RemoteClient
-
-        return RemoteClient(url, settings.api_key)
-    from dashcam.client.local import LocalClient
-
-    return LocalClient.open(settings, create=create)
