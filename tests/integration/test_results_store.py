@@ -178,3 +178,36 @@ def test_an_older_database_gets_the_new_sighting_columns(repo: ResultsRepository
     (old,) = repo.list_sightings(video_id="v1")
     assert old.sighting.plate_text == "OLD111" and old.sighting.first_position is None
     assert old.sighting.position is not None and old.sighting.best_s is None
+
+
+@pytest.mark.parametrize("kind", ["sqlite", POSTGRESQL])
+def test_opening_an_existing_database_never_creates_one(kind: str, tmp_path: Path) -> None:
+    from sqlalchemy import inspect
+
+    from dashcam.errors import InputError
+    from dashcam.store.database import existing_engine
+
+    if kind == "sqlite":
+        path = tmp_path / "none" / "dashcam.db"
+        with pytest.raises(InputError, match=f"no dashcam database at {path}"):
+            existing_engine(f"sqlite:///{path}")
+        assert not path.parent.exists()
+        make_engine(f"sqlite:///{path}").dispose()
+        existing_engine(f"sqlite:///{path}").dispose()  # there now: opens
+        return
+    schema = f"e_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    try:
+        with pytest.raises(InputError, match="no dashcam tables in the database at postgresql"):
+            existing_engine(url)
+        assert inspect(admin).get_table_names(schema=schema) == []
+        make_engine(url).dispose()
+        existing_engine(url).dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
