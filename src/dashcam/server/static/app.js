@@ -1,7 +1,6 @@
 // dashcam dashboard: vanilla JS, no build step, no external URLs.
 // Data comes from the server's JSON API and the live feed /api/live (server-sent events
-// read with fetch streaming). Sign-in: the API key is given once and exchanged for an
-// HttpOnly session cookie (POST /api/session); the page never keeps the key itself.
+// read with fetch streaming), through fetchAuthed (session.js, loaded first).
 "use strict";
 
 const view = document.getElementById("view");
@@ -82,54 +81,6 @@ function fmtPlace(pos) {
 function baseName(p) { return p ? p.split(/[\\/]/).pop() : "—"; }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// --- sign-in and fetch ------------------------------------------------------------------------
-let keyPrompt = null;
-function askKey(refused) {
-  if (keyPrompt) return keyPrompt;
-  const dlg = document.getElementById("key-dialog");
-  const error = document.getElementById("key-error");
-  error.hidden = !refused;
-  keyPrompt = new Promise((resolve) => {
-    const form = document.getElementById("key-form");
-    const onSubmit = async (ev) => {
-      ev.preventDefault();
-      const input = document.getElementById("key-input");
-      const v = input.value.trim();
-      if (!v) return;
-      const r = await fetch("/api/session", { method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-Requested-With": "dashcam" },
-        body: JSON.stringify({ key: v }) });
-      if (!r.ok) { error.hidden = false; input.select(); return; }
-      input.value = "";
-      form.removeEventListener("submit", onSubmit);
-      dlg.close();
-      keyPrompt = null;
-      showSignOut(true);
-      resolve();
-    };
-    form.addEventListener("submit", onSubmit);
-  });
-  if (!dlg.open) dlg.showModal();
-  return keyPrompt;
-}
-function showSignOut(on) { document.getElementById("sign-out").hidden = !on; }
-async function signOut() {
-  await fetch("/api/session", { method: "DELETE", credentials: "same-origin",
-    headers: { "X-Requested-With": "dashcam" } });
-  location.reload();
-}
-async function fetchAuthed(path, opts) {
-  let refused = false;
-  for (;;) {
-    const init = Object.assign({ credentials: "same-origin" }, opts || {});
-    init.headers = Object.assign({ "X-Requested-With": "dashcam" }, init.headers || {});
-    const r = await fetch(path, init);
-    if (r.status !== 401) return r;
-    showSignOut(false);
-    await askKey(refused);
-    refused = true; // asked again only if the key we got is refused too
-  }
-}
 async function api(path, opts) {
   const r = await fetchAuthed(path, opts);
   if (!r.ok) {
@@ -642,9 +593,6 @@ document.getElementById("quick-search").addEventListener("submit", (ev) => {
   const q = document.getElementById("quick-q").value.trim();
   if (q) location.hash = `#/plates?q=${encodeURIComponent(q)}&d=1`;
 });
-document.getElementById("sign-out").addEventListener("click", signOut);
 window.addEventListener("hashchange", render);
-fetch("/api/session", { credentials: "same-origin" }).then((r) => r.json())
-  .then((st) => showSignOut(st.key_required && st.signed_in)).catch(() => {});
 render();
 liveLoop();
