@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from dashcam.domain.gps import GpsClock, TrackTimeBase
+from dashcam.domain.gps import GpsClock, RecordedClock, TrackTimeBase
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
 from dashcam.store.database import make_engine
 from dashcam.store.results import ResultsRepository, gps_clock_columns
@@ -118,19 +119,24 @@ def test_sightings_filter_by_time(repo: ResultsRepository) -> None:
 
 
 @pytest.mark.parametrize(
-    "clock",
+    ("clock", "start_clock"),
     [
-        GpsClock(TrackTimeBase.VIDEO, "gpmf", 1_700_000_000_000, -3_600_000),
-        GpsClock(TrackTimeBase.CREATION_TIME, "nmea", 1_700_000_000_000),
-        None,
+        (GpsClock(TrackTimeBase.VIDEO, "gpmf", 1_700_000_000_000, -3_600_000), RecordedClock.GPS),
+        (GpsClock(TrackTimeBase.CREATION_TIME, "nmea", 1_700_000_000_000), RecordedClock.VIDEO),
+        (GpsClock(TrackTimeBase.FIRST_FIX, "nmea", 1_700_000_000_000), RecordedClock.GPS),
+        (None, RecordedClock.VIDEO),
     ],
 )
 def test_the_gps_clock_is_stored_with_the_video(
-    repo: ResultsRepository, clock: GpsClock | None
+    repo: ResultsRepository, clock: GpsClock | None, start_clock: RecordedClock
 ) -> None:
     repo.upsert_video("v1", "/a.mp4", **gps_clock_columns(clock))
     got = repo.get_video("v1")
     assert got is not None and got.gps_clock == clock
+    assert got.recorded_clock is None  # no start recorded: no clock to name
+    repo.update_video("v1", recorded_at=datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC))
+    got = repo.get_video("v1")
+    assert got is not None and got.recorded_clock is start_clock
     assert [v.gps_clock for v in repo.list_videos()] == [clock]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from dashcam.domain.gps import (
     GpsFix,
     GpsTrack,
+    RecordedClock,
     TrackTimeBase,
     bearing_deg,
     gps_clock,
@@ -19,9 +21,11 @@ from dashcam.domain.gps import (
     position_at_frame,
     positions_at,
     positions_at_video_ms,
+    recorded_clock,
     with_clock_offset,
     without_video_times,
 )
+from dashcam.output.metadata import gps_clock_from_dict, gps_clock_to_dict
 
 T0 = 1_700_000_000_000
 
@@ -190,17 +194,44 @@ def test_frames_meet_a_side_car_track_at_start_plus_pts() -> None:
 
 
 @pytest.mark.parametrize(
-    ("track", "creation_ms", "expected"),
+    ("track", "creation_ms", "expected", "start_clock"),
     [
-        (EMBEDDED, T0 + 43_600_000, (TrackTimeBase.VIDEO, T0 + 40_000, -43_560_000)),
-        (EMBEDDED, None, (TrackTimeBase.VIDEO, T0 + 40_000, None)),
-        (without_video_times(EMBEDDED), T0 + 5, (TrackTimeBase.CREATION_TIME, T0 + 5, None)),
-        (without_video_times(EMBEDDED), None, (TrackTimeBase.FIRST_FIX, T0 + 40_003, None)),
+        (
+            EMBEDDED,
+            T0 + 43_600_000,
+            (TrackTimeBase.VIDEO, T0 + 40_000, -43_560_000),
+            RecordedClock.GPS,
+        ),
+        (EMBEDDED, None, (TrackTimeBase.VIDEO, T0 + 40_000, None), RecordedClock.GPS),
+        (
+            without_video_times(EMBEDDED),
+            T0 + 5,
+            (TrackTimeBase.CREATION_TIME, T0 + 5, None),
+            RecordedClock.VIDEO,
+        ),
+        (
+            without_video_times(EMBEDDED),
+            None,
+            (TrackTimeBase.FIRST_FIX, T0 + 40_003, None),
+            RecordedClock.GPS,
+        ),
     ],
 )
 def test_gps_clock(
-    track: GpsTrack, creation_ms: int | None, expected: tuple[TrackTimeBase, int, int | None]
+    track: GpsTrack,
+    creation_ms: int | None,
+    expected: tuple[TrackTimeBase, int, int | None],
+    start_clock: RecordedClock,
 ) -> None:
     clock = gps_clock(track, source="x", creation_ms=creation_ms)
     assert (clock.time_base, clock.start_utc_ms, clock.gps_minus_creation_ms) == expected
     assert clock.source == "x"
+    # the clock the video's start is on follows from how its frames met the track
+    assert recorded_clock(clock) is start_clock
+    # metadata.json, a completion and the server's /videos carry it as JSON, losslessly
+    assert gps_clock_from_dict(json.loads(json.dumps(gps_clock_to_dict(clock)))) == clock
+
+
+def test_without_a_track_a_start_is_on_the_video_clock() -> None:
+    assert recorded_clock(None) is RecordedClock.VIDEO
+    assert gps_clock_to_dict(None) is None and gps_clock_from_dict(None) is None

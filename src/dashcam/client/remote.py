@@ -16,9 +16,9 @@ import httpx
 
 from dashcam.client.base import PAGE
 from dashcam.errors import ConfigError, InputError, StoreError
-from dashcam.output.metadata import sighting_from_dict
+from dashcam.output.metadata import gps_clock_from_dict, sighting_from_dict
 from dashcam.store.results import StoredSighting, VideoRecord
-from dashcam.store.schema import RecordedClock, VideoStatus
+from dashcam.store.schema import VideoStatus
 from dashcam.store.status import SystemStatus, WorkerView
 from dashcam.store.task_records import Task
 from dashcam.store.task_schema import TaskStatus, TaskType
@@ -38,7 +38,6 @@ def _epoch(iso: str | None) -> float | None:
 
 def video_from_json(d: Mapping[str, Any]) -> VideoRecord:
     """A ``/videos`` entry as the record ``ResultsRepository.list_videos`` gives."""
-    clock = d.get("recorded_clock")
     return VideoRecord(
         id=d["id"],
         path=d["path"],
@@ -48,8 +47,8 @@ def video_from_json(d: Mapping[str, Any]) -> VideoRecord:
         fps=d.get("fps"),
         duration_s=d.get("duration_s"),
         recorded_at=_time(d.get("recorded_at")),
-        recorded_clock=None if clock is None else RecordedClock(clock),
         gps_path=d.get("gps_path"),
+        gps_clock=gps_clock_from_dict(d.get("gps_clock")),
         output_dir=d.get("output_dir"),
         archive_dir=d.get("archive_dir"),
         frames_processed=d.get("frames_processed"),

@@ -340,6 +340,21 @@ class GpsClock:
     gps_minus_creation_ms: int | None = None
 
 
+class RecordedClock(StrEnum):
+    """Which clock a video's start (its ``recorded_at``) is on."""
+
+    VIDEO = "video"  # the container's creation time
+    GPS = "gps"  # the GPS track's: its fixes on the video's timeline, or its first fix
+
+
+def recorded_clock(clock: GpsClock | None) -> RecordedClock:
+    """The clock of the start of a video whose frames met its track by ``clock`` (None:
+    no track, so a start, if any, is the container's creation time)."""
+    if clock is None or clock.time_base is TrackTimeBase.CREATION_TIME:
+        return RecordedClock.VIDEO
+    return RecordedClock.GPS
+
+
 def gps_clock(track: GpsTrack, *, source: str, creation_ms: int | None) -> GpsClock:
     """The clock of a video whose track is ``track`` (read from ``source``, e.g. ``"gpmf"``
     or ``"nmea"``) and whose container says it was created at ``creation_ms`` (UTC ms).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashcam.domain.gps import GpsClock
+from dashcam.domain.gps import GpsClock, TrackTimeBase
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
 
 FORMAT_VERSION = 1
@@ -132,6 +132,19 @@ def gps_clock_to_dict(clock: GpsClock | None) -> dict[str, Any] | None:
         "start_utc_ms": clock.start_utc_ms,
         "gps_minus_creation_s": None if diff is None else diff / 1000,
     }
+
+
+def gps_clock_from_dict(d: dict[str, Any] | None) -> GpsClock | None:
+    """The inverse of :func:`gps_clock_to_dict`."""
+    if not d:
+        return None
+    diff = d.get("gps_minus_creation_s")
+    return GpsClock(
+        time_base=TrackTimeBase(d["time_base"]),
+        source=str(d["source"]),
+        start_utc_ms=int(d["start_utc_ms"]),
+        gps_minus_creation_ms=None if diff is None else round(float(diff) * 1000),
+    )
 
 
 def detection_record(

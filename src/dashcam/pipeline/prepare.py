@@ -28,7 +28,6 @@ from dashcam.media.telemetry import (
 )
 from dashcam.stages.final_write import VideoFacts
 from dashcam.store.paths import quick_content_hash
-from dashcam.store.schema import RecordedClock
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +99,6 @@ def prepare(job: VideoJob, settings: Settings) -> PreparedVideo:
         fps=info.fps,
         duration_s=info.duration_s,
         recorded_at=None if start_ms is None else datetime.fromtimestamp(start_ms / 1000, UTC),
-        recorded_clock=None if start_ms is None else _recorded_clock(clock),
         start_utc_ms=start_ms,
         gps_path=str(gps_path) if gps_path else None,
         content_hash=content_hash,
@@ -125,14 +123,6 @@ def _find_track(
         return path, embedded
     side_car = find_track_for_video(path)
     return side_car, None if side_car is None else read_track(side_car)
-
-
-def _recorded_clock(clock: GpsClock | None) -> RecordedClock:
-    """The clock the video's start came from: the container's creation time, or the GPS
-    track's (its first fix, or the fixes' times on the video's own timeline)."""
-    if clock is None or clock.time_base is TrackTimeBase.CREATION_TIME:
-        return RecordedClock.VIDEO
-    return RecordedClock.GPS
 
 
 def _clock_notes(clock: GpsClock) -> list[str]:

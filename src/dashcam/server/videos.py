@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from dashcam.domain.ids import is_valid_id
 from dashcam.errors import PathEscapeError
+from dashcam.output.metadata import gps_clock_to_dict
 from dashcam.server.deps import ServerState, require_key, state
 from dashcam.server.sightings import sighting_json
 from dashcam.server.tasks import task_json
@@ -38,6 +39,7 @@ def video_json(v: VideoRecord) -> dict[str, Any]:
         "recorded_at": v.recorded_at.isoformat() if v.recorded_at else None,
         "recorded_clock": v.recorded_clock.value if v.recorded_clock else None,
         "gps_path": v.gps_path,
+        "gps_clock": gps_clock_to_dict(v.gps_clock),
         "output_dir": v.output_dir,
         "archive_dir": v.archive_dir,
         "location": v.archive_dir or v.output_dir,

@@ -21,7 +21,7 @@ from dashcam.output.metadata import (
 from dashcam.output.report import render_report
 from dashcam.stages.summary import position_on
 from dashcam.store.results import ResultsRepository, gps_clock_columns
-from dashcam.store.schema import RecordedClock, VideoStatus
+from dashcam.store.schema import VideoStatus
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,7 @@ class VideoFacts:
     height: int
     fps: float
     duration_s: float | None
-    recorded_at: datetime | None  # the start, from the best clock the video had
-    recorded_clock: RecordedClock | None
+    recorded_at: datetime | None  # the start: start_utc_ms, on the clock gps_clock implies
     start_utc_ms: int | None
     gps_path: str | None
     content_hash: str | None
@@ -81,7 +80,6 @@ class FinalWriteStage:
                 "fps": facts.fps,
                 "duration_s": facts.duration_s,
                 "recorded_at": facts.recorded_at.isoformat() if facts.recorded_at else None,
-                "recorded_clock": facts.recorded_clock.value if facts.recorded_clock else None,
                 "gps_path": facts.gps_path,
                 "content_hash": facts.content_hash,
                 "gps_clock": gps_clock_to_dict(facts.gps_clock),
@@ -117,7 +115,6 @@ class FinalWriteStage:
                 fps=facts.fps,
                 duration_s=facts.duration_s,
                 recorded_at=facts.recorded_at,
-                recorded_clock=facts.recorded_clock.value if facts.recorded_clock else None,
                 gps_path=facts.gps_path,
                 **gps_clock_columns(facts.gps_clock),
                 output_dir=str(out_dir),

@@ -11,11 +11,11 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from dashcam.domain.gps import GpsClock, TrackTimeBase
+from dashcam.domain.gps import GpsClock, RecordedClock, TrackTimeBase, recorded_clock
 from dashcam.domain.plate_text import search_matches
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
 from dashcam.errors import InputError, StoreError
-from dashcam.store.schema import PlateReadRow, RecordedClock, SightingRow, VideoRow, VideoStatus
+from dashcam.store.schema import PlateReadRow, SightingRow, VideoRow, VideoStatus
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,7 @@ class VideoRecord:
     height: int | None = None
     fps: float | None = None
     duration_s: float | None = None
-    recorded_at: datetime | None = None
-    recorded_clock: RecordedClock | None = None
+    recorded_at: datetime | None = None  # the start, on the clock ``recorded_clock`` names
     gps_path: str | None = None
     gps_clock: GpsClock | None = None
     output_dir: str | None = None
@@ -42,6 +41,11 @@ class VideoRecord:
     registered_at: datetime | None = None
     processed_at: datetime | None = None
     n_sightings: int = 0
+
+    @property
+    def recorded_clock(self) -> RecordedClock | None:
+        """The clock ``recorded_at`` is on (it follows from ``gps_clock``)."""
+        return None if self.recorded_at is None else recorded_clock(self.gps_clock)
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,6 @@ def _video_record(row: VideoRow, n_sightings: int = 0) -> VideoRecord:
         fps=row.fps,
         duration_s=row.duration_s,
         recorded_at=row.recorded_at,
-        recorded_clock=RecordedClock(row.recorded_clock) if row.recorded_clock else None,
         gps_path=row.gps_path,
         gps_clock=_gps_clock(row),
         output_dir=row.output_dir,

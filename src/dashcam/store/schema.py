@@ -32,13 +32,6 @@ class VideoStatus(StrEnum):
     FAILED = "failed"
 
 
-class RecordedClock(StrEnum):
-    """Which clock a video's ``recorded_at`` comes from (the best one it had)."""
-
-    VIDEO = "video"  # the container's creation time
-    GPS = "gps"  # the GPS log's first fix (the container has no creation time)
-
-
 class VideoRow(Base):
     __tablename__ = "videos"
 
@@ -51,7 +44,6 @@ class VideoRow(Base):
     fps: Mapped[float | None] = mapped_column(Float)
     duration_s: Mapped[float | None] = mapped_column(Float)
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    recorded_clock: Mapped[str | None] = mapped_column(String(8))
     gps_path: Mapped[str | None] = mapped_column(Text)
     # how frames meet the GPS track (domain.gps.GpsClock); all None without a track
     gps_source: Mapped[str | None] = mapped_column(String(16))

@@ -16,10 +16,10 @@ from dashcam.domain.ids import video_id_for
 from dashcam.domain.sighting import Sighting
 from dashcam.errors import InputError
 from dashcam.media.telemetry import find_track_for_video
-from dashcam.output.metadata import sighting_from_dict
+from dashcam.output.metadata import gps_clock_from_dict, sighting_from_dict
 from dashcam.store.paths import quick_content_hash
-from dashcam.store.results import ResultsRepository
-from dashcam.store.schema import RecordedClock, VideoStatus
+from dashcam.store.results import ResultsRepository, gps_clock_columns
+from dashcam.store.schema import VideoStatus
 from dashcam.store.task_queue import TaskQueue
 from dashcam.store.task_schema import HeavyProcessVideoPayload, TaskType
 
@@ -118,8 +118,8 @@ def apply_heavy_completion(repo: ResultsRepository, video_id: str, payload: dict
             fields[key] = payload[key]
     if payload.get("recorded_at"):
         fields["recorded_at"] = datetime.fromisoformat(str(payload["recorded_at"]))
-        clock = payload.get("recorded_clock")
-        fields["recorded_clock"] = RecordedClock(clock).value if clock else None
+    if "gps_clock" in payload:  # how the frames met the track (None: no track)
+        fields.update(gps_clock_columns(gps_clock_from_dict(payload["gps_clock"])))
     if payload.get("track") is not None:
         fields["track"] = payload["track"]
     repo.update_video(video_id, **fields)

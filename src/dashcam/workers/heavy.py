@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dashcam.config import Settings
-from dashcam.output.metadata import sighting_to_dict
+from dashcam.output.metadata import gps_clock_to_dict, sighting_to_dict
 from dashcam.pipeline.inline import DetectorStages, VideoJob, process_video
 from dashcam.store.task_records import FollowUp
 from dashcam.store.task_schema import ArchiveVideoPayload, HeavyProcessVideoPayload, TaskType
@@ -120,9 +120,7 @@ class HeavyWorker(Worker):
                 "recorded_at": facts.recorded_at.isoformat()
                 if facts and facts.recorded_at
                 else None,
-                "recorded_clock": facts.recorded_clock.value
-                if facts and facts.recorded_clock
-                else None,
+                "gps_clock": gps_clock_to_dict(facts.gps_clock) if facts else None,
             },
             follow_ups=[
                 FollowUp(TaskType.ARCHIVE_VIDEO, archive.model_dump(), video_id=p.video_id)

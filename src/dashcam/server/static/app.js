@@ -55,7 +55,7 @@ function fmtTime(ms) {
   return new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
 }
 function fmtIso(iso) { return iso ? iso.replace("T", " ").slice(0, 19) : "—"; }
-// A video's recorded time and the clock it came from (the container's, or the GPS log's).
+// A video's recorded time and the clock it came from (the container's, or the GPS track's).
 function fmtRecorded(v) {
   if (!v.recorded_at) return "—";
   const clock = { video: "video clock", gps: "GPS clock" }[v.recorded_clock];
