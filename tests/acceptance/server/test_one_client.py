@@ -1,7 +1,8 @@
 """The read and steer commands as a user runs them, against the local database and against
 ``dashcam server`` on 127.0.0.1 (``DASHCAM_SERVER_URL`` + ``DASHCAM_API_KEY``): the same
 test body in both modes, the same output, exports that lose nothing, and sightings that
-say which moment's time and place they show."""
+say which moment's time and place they show, and videos that say how their frames met their
+GPS track (the "GPS clock")."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import pytest
 from server_stack import clean_env, cli, free_port, start_server, stop, without_creation_time
 
 from dashcam.domain.gps import GpsFix, GpsTrack, haversine_m, position_at
+from dashcam.media.embedded import EmbeddedSource
 from dashcam.media.synthetic import SyntheticClip, make_clip
 from dashcam.store.database import make_engine
 from dashcam.store.task_queue import TaskQueue
@@ -27,14 +29,17 @@ from dashcam.store.task_queue import TaskQueue
 pytestmark = pytest.mark.slow
 KEY = "one-client-key"
 MODES = ("local", "server")
+# The GoPro clip's container says it was created 3 s after its GPS clock's first frame.
+CREATION_OFFSET_S = 3
 
 
 @dataclass(frozen=True)
 class Seeded:
-    data: Path  # a data folder with three processed videos
+    data: Path  # a data folder with four processed videos
     drive: SyntheticClip  # container clock, GPS log beside it
     city: SyntheticClip  # processed without its creation time: the GPS clock
     lost: SyntheticClip  # processed without its GPS log: no positions
+    gopro: SyntheticClip  # its track inside (GPMF): frames meet it by video time
     spare: Path  # a video nobody ingested yet
 
 
@@ -45,19 +50,29 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     drive = make_clip(tmp / "drive", name="drive", seed=31, duration_s=5.0, resolution_wh=size)
     city = make_clip(tmp / "city", name="city", seed=32, duration_s=5.0, resolution_wh=size)
     lost = make_clip(tmp / "lost", name="lost", seed=33, duration_s=5.0, resolution_wh=size)
+    gopro = make_clip(
+        tmp / "gopro",
+        name="gopro",
+        seed=35,
+        duration_s=5.0,
+        resolution_wh=size,
+        n_vehicles=2,
+        telemetry=EmbeddedSource.GPMF,
+        creation_offset_s=CREATION_OFFSET_S,
+    )
     city_video = without_creation_time(city.video_path, tmp / "city" / "city-noclock.mp4")
     shutil.copy(city.gps_path, tmp / "city" / "city-noclock.gps")
     (tmp / "nogps").mkdir()
     lost_video = Path(shutil.copy(lost.video_path, tmp / "nogps" / "lost.mp4"))
     spare = make_clip(tmp / "spare", name="spare", seed=34, duration_s=2.0).video_path
     env = clean_env(DASHCAM_DATA_DIR=str(tmp / "data"))
-    res = cli(["process", drive.video_path, city_video, lost_video], env)
+    res = cli(["process", drive.video_path, city_video, lost_video, gopro.video_path], env)
     assert res.returncode == 0, res.stderr
     # A worker that has reported, so `workers` has one to show.
     engine = make_engine(f"sqlite:///{tmp / 'data' / 'dashcam.db'}")
     TaskQueue(engine).worker_heartbeat("heavy-ws1-1", "heavy", host="ws1", pid=4242)
     engine.dispose()
-    return Seeded(tmp / "data", drive, city, lost, spare)
+    return Seeded(tmp / "data", drive, city, lost, gopro, spare)
 
 
 @dataclass(frozen=True)
@@ -105,13 +120,39 @@ def _one_wrong(plate: str) -> str:
     return plate[:-1] + ("X" if plate[-1] != "X" else "Y")
 
 
+# Each seeded video's start clock (in "recorded (UTC)") and its "GPS clock" cell.
+CLOCKS = {
+    "drive": ("(video clock)", "nmea, creation time"),
+    "city-noclock": ("(gps clock)", "nmea, first fix"),
+    "lost": ("(video clock)", "—"),
+    "gopro": ("(gps clock)", f"gpmf, video time, GPS -{CREATION_OFFSET_S:.1f} s vs creation"),
+}
+
+
+def _video_rows(table: str) -> dict[str, list[str]]:
+    """The ``videos`` table's rows by video name (the id without its hash): their cells."""
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        found = re.fullmatch(r"(\S+)-[0-9a-f]{8}", cells[0]) if len(cells) > 1 else None
+        if found:
+            rows[found.group(1)] = cells
+    return rows
+
+
 # --- item 1: one client ---------------------------------------------------------------------
 def test_read_and_steer_commands_work_in_both_modes(mode: Mode, seeded: Seeded) -> None:
     rc, out, err = mode.run("videos")
     assert rc == 0, err
-    ids = re.findall(r"│ (\S+)-[0-9a-f]{8} +│ done ", out)
-    assert sorted(ids) == ["city-noclock", "drive", "lost"], out
-    assert "(video clock)" in out and "(gps clock)" in out  # where each start came from
+    rows = _video_rows(out)
+    assert sorted(rows) == sorted(CLOCKS) and {r[1] for r in rows.values()} == {"done"}, out
+    head = next(line for line in out.splitlines() if "┃" in line)
+    header = [c.strip() for c in head.strip().strip("┃").split("┃")]
+    recorded, gps = header.index("recorded (UTC)"), header.index("GPS clock")
+    for name, (start_clock, gps_clock) in CLOCKS.items():
+        # where each start came from, and how the frames met the track
+        assert rows[name][recorded].endswith(start_clock), (name, out)
+        assert rows[name][gps] == gps_clock, (name, out)
 
     target = seeded.drive.plates[0].text
     rc, out, err = mode.run("plates", "search", _one_wrong(target), "--json")
@@ -178,6 +219,8 @@ def test_every_read_prints_the_same_in_both_modes(seeded: Seeded, tmp_path: Path
     for args, local, remote in zip(commands, printed["local"], printed["server"], strict=True):
         assert local == remote, args
         assert local.strip() or args == ["tasks", "list"], args
+    videos = " ".join(printed["local"][0].split())
+    assert all(gps_clock in videos for _, gps_clock in CLOCKS.values()), videos
 
 
 def test_a_read_never_creates_a_database_and_says_where_it_looked(tmp_path: Path) -> None:
@@ -242,26 +285,29 @@ def test_exports_keep_or_count_every_sighting(mode: Mode, seeded: Seeded) -> Non
 
 # --- item 4: first, best and last time and place ---------------------------------------------
 def test_sightings_carry_first_best_and_last_time_and_place(mode: Mode, seeded: Seeded) -> None:
-    track = GpsTrack(seeded.drive.fixes)
-
-    def off_by_m(pos: dict[str, float], t_ms: int) -> float:
-        truth = position_at(track, t_ms, max_gap_s=5)
-        assert truth is not None
-        return haversine_m(GpsFix(0, pos["lat"], pos["lon"]), truth)
-
-    for plate in seeded.drive.plates:
-        rc, out, err = mode.run("plates", "search", plate.text, "-k", "0", "--json")
-        assert rc == 0, err
-        (s,) = [json.loads(line) for line in out.splitlines()]
-        assert s["first_s"] <= s["best_s"] <= s["last_s"]
-        assert s["first_utc_ms"] <= s["best_utc_ms"] <= s["last_utc_ms"]
-        for key, when in (
-            ("first_position", "first_utc_ms"),
-            ("position", "best_utc_ms"),
-            ("last_position", "last_utc_ms"),
-        ):
-            assert s[key]["timestamp_ms"] == s[when]
-            assert off_by_m(s[key], s[when]) < 10.0, (plate.text, key)
+    # drive: a GPS log beside it, frames at creation time + pts; gopro: the track inside,
+    # frames met by video time (the creation time is 3 s off; by video time it is on the
+    # track, so within 1 m as the positions of its own frames).
+    for clip, within_m in ((seeded.drive, 10.0), (seeded.gopro, 1.0)):
+        track = GpsTrack(clip.fixes)
+        start_ms = round(clip.start_utc.timestamp() * 1000)  # the first frame, GPS clock
+        for plate in clip.plates:
+            rc, out, err = mode.run("plates", "search", plate.text, "-k", "0", "--json")
+            assert rc == 0, err
+            (s,) = [json.loads(line) for line in out.splitlines()]
+            assert s["first_s"] <= s["best_s"] <= s["last_s"]
+            assert s["first_utc_ms"] <= s["best_utc_ms"] <= s["last_utc_ms"]
+            for key, when, at_s in (
+                ("first_position", "first_utc_ms", "first_s"),
+                ("position", "best_utc_ms", "best_s"),
+                ("last_position", "last_utc_ms", "last_s"),
+            ):
+                pos = s[key]
+                assert abs(pos["timestamp_ms"] - s[when]) <= 1, (plate.text, key)
+                truth = position_at(track, start_ms + round(s[at_s] * 1000), max_gap_s=5)
+                assert truth is not None
+                off = haversine_m(GpsFix(0, pos["lat"], pos["lon"]), truth)
+                assert off < within_m, (plate.text, key, off)
 
     rc, out, err = mode.run("plates", "search", seeded.drive.plates[0].text)
     assert rc == 0, err

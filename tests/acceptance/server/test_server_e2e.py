@@ -1,4 +1,6 @@
-"""Server, heavy worker and archive worker as separate processes on 127.0.0.1."""
+"""Server, heavy worker and archive worker as separate processes on 127.0.0.1: two videos,
+one with a GPS log beside it and one with its track inside, end archived and searchable,
+each with the GPS clock the heavy worker found."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dashcam.media.embedded import EmbeddedSource
 from dashcam.media.synthetic import SyntheticClip, make_clip
 
 pytestmark = pytest.mark.slow
@@ -90,8 +93,10 @@ def test_two_videos_end_archived_and_searchable(
             seed=20 + i,
             duration_s=6.0,
             resolution_wh=(960, 540),
+            telemetry=telemetry,
+            creation_offset_s=2.0 if telemetry else 0.0,
         )
-        for i in range(2)
+        for i, telemetry in enumerate((None, EmbeddedSource.GPMF))
     ]
     res = subprocess.run(
         [sys.executable, "-m", "dashcam", "ingest", str(tmp / "nas" / "videos" / "incoming")],
@@ -113,6 +118,29 @@ def test_two_videos_end_archived_and_searchable(
             (tmp / "archive.log").read_text()[-3000:],
         )
         time.sleep(1)
+    # The completion carried how each video's frames met its track (and so its start's clock).
+    clocks = {v["id"].rsplit("-", 1)[0]: (v["gps_clock"], v["recorded_clock"]) for v in videos}
+    starts = [round(c.start_utc.timestamp() * 1000) for c in clips]
+    assert clocks == {
+        "drive0": (
+            {
+                "source": "nmea",
+                "time_base": "creation_time",
+                "start_utc_ms": starts[0],
+                "gps_minus_creation_s": None,
+            },
+            "video",
+        ),
+        "drive1": (
+            {
+                "source": "gpmf",
+                "time_base": "video",
+                "start_utc_ms": starts[1],
+                "gps_minus_creation_s": -2.0,
+            },
+            "gps",
+        ),
+    }
     for v in videos:
         archive = Path(v["archive_dir"])
         assert (archive / "metadata.json").is_file() and any((archive / "crops").iterdir())
