@@ -44,7 +44,7 @@ import _plate_sets as sets
 
 from dashcam.config import load_settings
 from dashcam.domain.plate_text import normalise
-from dashcam.stages.recognise import PlateRecogniser, PlateResult, pad_crop, top_candidates
+from dashcam.stages.recognise import PlateRecogniser, PlateResult, propose
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -198,13 +198,17 @@ def score_frames(rows: list[Outcome]) -> dict[str, float]:
 class Runner:
     """One recogniser per region, built once and reused across sets."""
 
-    def __init__(self) -> None:
+    def __init__(self, detector: str = "auto") -> None:
         self._cache: dict[str, PlateRecogniser] = {}
+        self.detector = detector
 
     def recogniser(self, region: str) -> PlateRecogniser:
         if region not in self._cache:
+            first = next(iter(self._cache.values()), None)
             self._cache[region] = PlateRecogniser(
-                load_settings(plate_region=region, enable_ocr=True)
+                load_settings(plate_region=region, plate_detector=self.detector, enable_ocr=True),
+                detector=first.detector if first else None,
+                reader=first.reader if first else None,
             )
         return self._cache[region]
 
@@ -217,9 +221,9 @@ class Runner:
             if crop:
                 results: list[PlateResult] = [r for r in rec.read_crops([item.image]) if r.text]
             else:
-                boxes, scores = top_candidates(rec.detector.detect(item.image))
+                found, crops = propose(rec.detector, item.image)
+                boxes, scores = found.xyxy.tolist(), found.confidence.tolist()
                 candidates = [(b[0], b[1], b[2], b[3]) for b in boxes]
-                crops = [pad_crop(item.image, b) for b in boxes]
                 results = [r for _, r in rec.read_candidates(crops, boxes, scores)]
             ms = (time.perf_counter() - start) * 1000
             out.append(
@@ -282,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N items of each set")
     parser.add_argument("--misses", action="store_true", help="list the items read wrong")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--detector", default="auto", help="plate_detector backend")
     args = parser.parse_args(argv)
     names = [s.strip() for s in args.sets.split(",") if s.strip()]
     unknown = [n for n in names if n not in SETS]
@@ -295,8 +300,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    runner = Runner()
-    report: dict[str, object] = {"data": str(args.data)}
+    runner = Runner(args.detector)
+    report: dict[str, object] = {"data": str(args.data), "detector": args.detector}
     for name in names:
         report[name] = run_set(
             runner, name, args.data, args.region, args.right_region, args.limit, args.misses

@@ -138,9 +138,9 @@ def test_unknown_backend_is_a_clear_error(overrides: dict[str, str], message: st
             make_plate_detector(settings)
 
 
-def test_auto_detector_without_weights_is_classic(tmp_path: Path) -> None:
+def test_auto_detector_without_weights_is_text_and_contour(tmp_path: Path) -> None:
     detector = make_plate_detector(load_settings(models_dir=tmp_path))
-    assert detector.name == "classic"
+    assert detector.name == "text+contour"
 
 
 def test_unknown_region_is_a_config_error(reader: RapidOcrReader, tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
-"""Plate crop preparation for OCR: find the main text line and cut reading variants.
+"""Plate crop preparation for OCR: find the registration's text rows and cut variants.
 
 US plates carry a state name above and a slogan below the registration; an OCR line
 recogniser reads those too. Characters of the registration are the tallest row of
 similar-height blobs on the plate, so we binarise (both polarities), take connected
-components that are shaped like characters, and keep the biggest row of them.
+components that are shaped like characters, and keep the biggest row of them. A second
+row about as tall just above or below it makes a two-line plate (square plates,
+motorcycles): both rows are read, top first.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def _char_boxes(binary: NDArray[Any]) -> list[tuple[int, int, int, int]]:
     boxes: list[tuple[int, int, int, int]] = []
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
-        if not 0.2 * height <= h <= 0.95 * height or w > 0.35 * width:
+        if not 0.15 * height <= h <= 0.95 * height or w > 0.35 * width:
             continue
         if h < 0.8 * w or h > 12 * w or area < 0.1 * w * h:
             continue
@@ -72,25 +74,7 @@ def _best_row(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, in
     return best
 
 
-def main_text_line(crop: ImageBGR) -> TextLine | None:
-    """The registration's text line on a plate crop, or None when no row of characters shows.
-
-    >>> import numpy as np
-    >>> main_text_line(np.full((40, 120, 3), 255, np.uint8)) is None
-    True
-    """
-    if crop.ndim != 3 or crop.shape[0] < 8 or crop.shape[1] < 8:
-        return None
-    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    gray = cv2.GaussianBlur(gray, (3, 3), 0)
-    rows = [
-        _best_row(_char_boxes(binary))
-        for dark in (True, False)
-        for binary in _binary_maps(gray, dark)
-    ]
-    row = max(rows, key=lambda r: sum(b[3] for b in r))
-    if not row:
-        return None
+def _line(row: list[tuple[int, int, int, int]]) -> TextLine:
     return TextLine(
         x1=min(b[0] for b in row),
         y1=min(b[1] for b in row),
@@ -100,33 +84,94 @@ def main_text_line(crop: ImageBGR) -> TextLine | None:
     )
 
 
+def _second_row(boxes: list[tuple[int, int, int, int]], main: TextLine) -> TextLine | None:
+    """The other line of a two-line plate: a row of characters at least ~0.55 as tall as
+    the main row, just above or below it and under it (not a state name or slogan)."""
+    rest = [b for b in boxes if b[1] >= main.y2 - 2 or b[1] + b[3] <= main.y1 + 2]
+    row = _best_row(rest)
+    if len(row) < 2:
+        return None
+    other = _line(row)
+    gap = max(other.y1 - main.y2, main.y1 - other.y2)
+    centre, main_centre = (other.x1 + other.x2) / 2, (main.x1 + main.x2) / 2
+    if (
+        other.height < 0.55 * main.height
+        or gap > 0.9 * main.height
+        or abs(centre - main_centre) > 0.5 * (main.x2 - main.x1)
+    ):
+        return None
+    return other
+
+
+def text_rows(crop: ImageBGR) -> list[TextLine]:
+    """The registration's rows of characters on a plate crop, top first: one row, two
+    for a two-line plate, none when no row of characters shows.
+
+    >>> import numpy as np
+    >>> text_rows(np.full((40, 120, 3), 255, np.uint8))
+    []
+    """
+    if crop.ndim != 3 or crop.shape[0] < 8 or crop.shape[1] < 8:
+        return []
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    gray = cv2.GaussianBlur(gray, (3, 3), 0)
+    found = [
+        (boxes, _best_row(boxes))
+        for dark in (True, False)
+        for binary in _binary_maps(gray, dark)
+        for boxes in [_char_boxes(binary)]
+    ]
+    boxes, row = max(found, key=lambda pair: sum(b[3] for b in pair[1]))
+    if not row:
+        return []
+    main = _line(row)
+    other = _second_row(boxes, main)
+    if other is None:
+        return [main]
+    return sorted([main, other], key=lambda line: line.y1)
+
+
+def main_text_line(crop: ImageBGR) -> TextLine | None:
+    """The registration's (tallest) row of characters on a plate crop, or None.
+
+    >>> import numpy as np
+    >>> main_text_line(np.full((40, 120, 3), 255, np.uint8)) is None
+    True
+    """
+    rows = text_rows(crop)
+    return max(rows, key=lambda line: line.height * line.n_chars) if rows else None
+
+
 def _clahe(image: ImageBGR) -> ImageBGR:
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     equalised = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(gray)
     return np.asarray(cv2.cvtColor(equalised, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
 
 
-def reading_variants(crop: ImageBGR) -> list[ImageBGR]:
-    """Versions of a plate crop worth reading, most useful first; the reader votes.
+def reading_variants(crop: ImageBGR) -> list[tuple[ImageBGR, ...]]:
+    """Versions of a plate crop worth reading, most useful first; each is the tuple of its
+    text lines, top first (one line, or two for a two-line plate); the reader votes.
 
-    With a text line found: the line's band across the full width (a little vertical
-    margin), the same band with more margin after local contrast equalisation (CLAHE),
-    and the line cut tight around its characters with a wider margin (drops stickers and
-    logos beside the registration). Without one: the whole crop. All BGR uint8.
+    With one row of characters found: the row's band across the full width (a little
+    vertical margin), the same band with more margin after local contrast equalisation
+    (CLAHE), and the row cut tight around its characters with a wider margin (drops
+    stickers and logos beside the registration). With two rows: each of those cut per
+    row. Without a row: the whole crop. All BGR uint8.
     """
-    line = main_text_line(crop)
-    if line is None:
-        return [crop]
+    rows = text_rows(crop)
+    if not rows:
+        return [(crop,)]
     height, width = crop.shape[:2]
 
-    def band(share: float) -> tuple[int, int, int]:
+    def band(line: TextLine, share: float, tight: bool = False) -> ImageBGR:
         pad = int(share * line.height) + 2
-        return max(0, line.y1 - pad), min(height, line.y2 + pad), pad
+        y1, y2 = max(0, line.y1 - pad), min(height, line.y2 + pad)
+        if not tight:
+            return crop[y1:y2, :]
+        return crop[y1:y2, max(0, line.x1 - pad) : min(width, line.x2 + pad)]
 
-    y1, y2, _ = band(0.05)
-    variants = [crop[y1:y2, :]]
-    y1, y2, _ = band(0.15)
-    variants.append(_clahe(crop[y1:y2, :]))
-    y1, y2, pad = band(0.3)
-    variants.append(crop[y1:y2, max(0, line.x1 - pad) : min(width, line.x2 + pad)])
-    return variants
+    return [
+        tuple(band(line, 0.05) for line in rows),
+        tuple(_clahe(band(line, 0.15)) for line in rows),
+        tuple(band(line, 0.3, tight=True) for line in rows),
+    ]

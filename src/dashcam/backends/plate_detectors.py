@@ -1,9 +1,11 @@
-"""Classic plate detectors that need only OpenCV: a Haar cascade and contour candidates.
+"""Plate detectors that need no user weights: text lines, a Haar cascade, contours.
 
-Both over-propose on purpose; the recogniser reads every candidate and keeps those whose
-text fits a plate format with enough confidence. ``ClassicPlateDetector`` runs both and
-merges overlapping boxes (NMS). With vehicle ``regions`` each searches only inside the
-vehicle boxes (expanded a little), which is faster and avoids signs and shop fronts.
+All over-propose on purpose; the recogniser reads every candidate and keeps those whose
+text fits a plate format with enough confidence. ``TextPlateDetector`` takes the text
+lines of the shipped PP-OCR text detector (any angle, small and far plates) and stacked
+pairs of lines (two-line plates); ``ClassicPlateDetector`` runs the Haar cascade and the
+contour search and merges overlapping boxes (NMS). With vehicle ``regions`` each keeps
+only what is inside the vehicle boxes (expanded a little).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from numpy.typing import NDArray
 
 from dashcam.backends.plate_crop import main_text_line
 from dashcam.backends.protocols import ImageBGR
+from dashcam.backends.text_lines import TextLine
 from dashcam.domain.detections import Detections, box_iou
 from dashcam.errors import BackendUnavailable
 
@@ -200,20 +203,103 @@ class ContourPlateDetector:
         return _search(image, regions, self._find)
 
 
-class ClassicPlateDetector:
-    """Haar cascade and contour candidates together, overlapping boxes merged."""
+class MergedPlateDetector:
+    """Several detectors' candidates together, overlapping boxes merged (the better
+    scoring box of an overlapping pair stays, turned or not)."""
 
-    name = "classic"
-
-    def __init__(self) -> None:
-        self._haar = HaarPlateDetector()
-        self._contour = ContourPlateDetector()
+    def __init__(self, name: str, parts: list[Any]) -> None:
+        self.name = name
+        self._parts = parts
 
     def detect(self, image: ImageBGR, regions: Detections | None = None) -> Detections:
-        parts = [self._haar.detect(image, regions), self._contour.detect(image, regions)]
-        boxes: list[Box] = []
-        scores: list[float] = []
-        for part in parts:
-            boxes.extend(tuple(b) for b in part.xyxy.tolist())
-            scores.extend(part.confidence.tolist())
-        return _merge(boxes, scores)
+        found = Detections.concat([part.detect(image, regions) for part in self._parts])
+        if len(found) == 0:
+            return found
+        return found[np.asarray(nms(found.xyxy, found.confidence), dtype=np.int64)]
+
+
+class ClassicPlateDetector(MergedPlateDetector):
+    """Haar cascade and contour candidates together, overlapping boxes merged."""
+
+    def __init__(self) -> None:
+        super().__init__("classic", [HaarPlateDetector(), ContourPlateDetector()])
+
+
+#: A text line counts as a plate candidate within these limits.
+_MIN_LINE_H_PX = 7.0
+_MAX_LINE_TILT_DEG = 40.0
+_MAX_LINE_ASPECT = 14.0
+#: Margin added around a text line to cut its plate candidate (share of the line height).
+_LINE_MARGIN_H = 0.25
+_LINE_MARGIN_W = 0.35
+
+
+def _stacked(a: TextLine, b: TextLine) -> TextLine | None:
+    """The two-line plate ``a`` over ``b`` make, when they are stacked like one."""
+    if abs(a.angle_deg - b.angle_deg) > 8 or b.cy <= a.cy:
+        return None
+    gap = (b.cy - b.h / 2) - (a.cy + a.h / 2)
+    if gap > 0.8 * max(a.h, b.h) or abs(a.h - b.h) > 0.5 * max(a.h, b.h) + 0.5 * min(a.h, b.h):
+        return None
+    left, right = max(a.cx - a.w / 2, b.cx - b.w / 2), min(a.cx + a.w / 2, b.cx + b.w / 2)
+    if right - left < 0.5 * min(a.w, b.w):
+        return None
+    x1, x2 = min(a.cx - a.w / 2, b.cx - b.w / 2), max(a.cx + a.w / 2, b.cx + b.w / 2)
+    y1, y2 = a.cy - a.h / 2, b.cy + b.h / 2
+    return TextLine(
+        (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1, (a.angle_deg + b.angle_deg) / 2,
+        min(a.score, b.score),
+    )  # fmt: skip
+
+
+class TextPlateDetector:
+    """Text lines (PP-OCR text detector) shaped like a plate's, and stacked pairs of them.
+
+    Each line becomes a turned box around it (``Detections.angle_deg``), so a tilted plate
+    is cut upright; its score is the detector's line score. Lines too small to read, too
+    tilted or too long are left out.
+    """
+
+    name = "text"
+
+    def __init__(self, *, max_side_px: int = 960, threads: int = 0) -> None:
+        from dashcam.backends.text_lines import TextLineDetector
+
+        self._lines = TextLineDetector(max_side_px=max_side_px, threads=threads)
+
+    def candidates(self, lines: list[TextLine]) -> list[TextLine]:
+        keep = [
+            line
+            for line in lines
+            if line.h >= _MIN_LINE_H_PX
+            and abs(line.angle_deg) <= _MAX_LINE_TILT_DEG
+            and line.w / line.h <= _MAX_LINE_ASPECT
+        ]
+        pairs = [p for a in keep for b in keep if a is not b and (p := _stacked(a, b))]
+        return keep + pairs
+
+    def detect(self, image: ImageBGR, regions: Detections | None = None) -> Detections:
+        found = self.candidates(self._lines.detect(image))
+        if regions is not None and len(regions):
+            found = [line for line in found if _inside_any(line.cx, line.cy, regions)]
+        if not found:
+            return Detections.empty()
+        rot = [
+            (
+                line.cx,
+                line.cy,
+                line.w + 2 * _LINE_MARGIN_W * line.h,
+                line.h * (1 + 2 * _LINE_MARGIN_H),
+                line.angle_deg,
+            )
+            for line in found
+        ]
+        return Detections.from_rotated(rot, [line.score for line in found])
+
+
+def _inside_any(x: float, y: float, regions: Detections) -> bool:
+    v = regions.xyxy
+    mx = (v[:, 2] - v[:, 0]) * _REGION_MARGIN
+    my = (v[:, 3] - v[:, 1]) * _REGION_MARGIN
+    inside = (v[:, 0] - mx <= x) & (x <= v[:, 2] + mx) & (v[:, 1] - my <= y) & (y <= v[:, 3] + my)
+    return bool(inside.any())

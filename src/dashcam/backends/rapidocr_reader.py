@@ -14,12 +14,12 @@ import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from dashcam.backends.onnx import onnx_session, shipped_model
 from dashcam.backends.plate_crop import ImageBGR, reading_variants
 from dashcam.backends.protocols import PlateRead
 from dashcam.domain.plate_decoding import ALPHABET, CtcSteps, greedy
@@ -39,28 +39,7 @@ _MIN_PLAUSIBLE_CONF = 0.4
 
 def shipped_model_path() -> Path:
     """Path of the recogniser model inside the installed ``rapidocr`` package."""
-    try:
-        import rapidocr
-    except ImportError as exc:
-        raise BackendUnavailable(
-            "plate reader 'rapidocr' needs the 'rapidocr' package (pip install 'rapidocr==3.10.*')"
-        ) from exc
-    path = Path(rapidocr.__file__).parent / "models" / MODEL_FILE
-    if not path.is_file():
-        raise BackendUnavailable(f"plate reader 'rapidocr': model file not found: {path}")
-    return path
-
-
-def _session(path: Path, threads: int) -> Any:
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:
-        raise BackendUnavailable("plate reader 'rapidocr' needs the 'onnxruntime' package") from exc
-    options = ort.SessionOptions()
-    if threads > 0:
-        options.intra_op_num_threads = threads
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return shipped_model(MODEL_FILE, "plate reader 'rapidocr'")
 
 
 class CtcAlnumDecoder:
@@ -125,9 +104,7 @@ class RapidOcrReader:
         self, *, model_path: Path | None = None, variants: bool = True, threads: int = 0
     ) -> None:
         path = model_path or shipped_model_path()
-        if not path.is_file():
-            raise BackendUnavailable(f"plate reader 'rapidocr': model file not found: {path}")
-        self._session = _session(path, threads)
+        self._session = onnx_session(path, threads, "plate reader 'rapidocr'")
         meta = self._session.get_modelmeta().custom_metadata_map
         if "character" not in meta:
             raise BackendUnavailable(f"plate reader 'rapidocr': {path} has no character list")
@@ -141,25 +118,42 @@ class RapidOcrReader:
 
         First pass: one variant per crop (the text-line band when one is found). Crops
         whose first read looks like plate text get their other variants read too, and the
-        variants vote (:func:`vote`) — so non-plate candidates cost a single line read.
+        variants vote (:func:`vote`) — so non-plate candidates cost a single read. A
+        two-line plate's lines are read one by one and joined, top line first.
         """
-        variants: dict[int, list[ImageBGR]] = {}
+        variants: dict[int, list[tuple[ImageBGR, ...]]] = {}
         for i, crop in enumerate(crops):
             if crop.ndim == 3 and crop.shape[0] >= 4 and crop.shape[1] >= 4:
-                variants[i] = reading_variants(crop) if self._variants else [crop]
+                variants[i] = reading_variants(crop) if self._variants else [(crop,)]
         reads: dict[int, list[PlateRead]] = {i: [] for i in range(len(crops))}
-        firsts = self.read_lines([v[0] for v in variants.values()])
+        firsts = self.read_joined([v[0] for v in variants.values()])
         for i, got in zip(variants, firsts, strict=True):
             reads[i].append(got)
         owners: list[int] = []
-        rest: list[ImageBGR] = []
+        rest: list[tuple[ImageBGR, ...]] = []
         for i, got in zip(variants, firsts, strict=True):
             if len(got.text) >= _MIN_PLAUSIBLE_CHARS and got.confidence >= _MIN_PLAUSIBLE_CONF:
                 owners.extend([i] * (len(variants[i]) - 1))
                 rest.extend(variants[i][1:])
-        for i, got in zip(owners, self.read_lines(rest), strict=True):
+        for i, got in zip(owners, self.read_joined(rest), strict=True):
             reads[i].append(got)
         return [vote(reads[i]) for i in range(len(crops))]
+
+    def read_joined(self, variants: Sequence[tuple[ImageBGR, ...]]) -> list[PlateRead]:
+        """Read each variant's lines (one batch for all) and join each variant's lines."""
+        flat = [line for lines in variants for line in lines]
+        got = iter(self.read_lines(flat))
+        out: list[PlateRead] = []
+        for lines in variants:
+            parts = [next(got) for _ in lines]
+            if len(parts) == 1:
+                out.append(parts[0])
+                continue
+            steps = CtcSteps.join([p.steps[0] for p in parts])
+            text, _, confs = greedy(steps)
+            conf = float(np.mean(confs)) if confs else 0.0
+            out.append(PlateRead(text, conf, confs, (steps,)))
+        return out
 
     def read_lines(self, images: Sequence[ImageBGR]) -> list[PlateRead]:
         """Read each image as one text line, no variants; batches by similar width."""

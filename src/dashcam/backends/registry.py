@@ -7,8 +7,9 @@ unknown name, or a backend whose package or weights file is missing, raises
 
 ``auto``:
 - plate detector: a user-supplied plate model in ``models_dir`` (file name contains
-  ``plate``; ``.onnx`` via ``yolo-onnx``, ``.pt`` via ``yolo-ultralytics``), else ``classic``
-  (Haar cascade + contour candidates, which needs only OpenCV);
+  ``plate``; ``.onnx`` via ``yolo-onnx``, ``.pt`` via ``yolo-ultralytics``), else
+  ``text+contour`` (text lines of the PP-OCR text detector shipped in ``rapidocr`` plus
+  contour candidates);
 - vehicle detector: a user-supplied vehicle model in ``models_dir``, else none.
 """
 
@@ -50,6 +51,24 @@ def _contour(settings: Settings) -> PlateDetector:
     return ContourPlateDetector()
 
 
+def _text(settings: Settings) -> PlateDetector:
+    from dashcam.backends.plate_detectors import TextPlateDetector
+
+    return TextPlateDetector(threads=settings.model_threads)
+
+
+def _text_contour(settings: Settings) -> PlateDetector:
+    from dashcam.backends.plate_detectors import (
+        ContourPlateDetector,
+        MergedPlateDetector,
+        TextPlateDetector,
+    )
+
+    return MergedPlateDetector(
+        "text+contour", [TextPlateDetector(threads=settings.model_threads), ContourPlateDetector()]
+    )
+
+
 def _rapidocr(settings: Settings) -> PlateReader:
     from dashcam.backends.rapidocr_reader import RapidOcrReader
 
@@ -71,6 +90,8 @@ PLATE_DETECTORS: dict[str, PlateDetectorFactory] = {
     "classic": _classic,
     "haar": _haar,
     "contour": _contour,
+    "text": _text,
+    "text+contour": _text_contour,
     "yolo-onnx": _yolo("yolo_onnx", "plate"),
     "yolo-ultralytics": _yolo("yolo_ultralytics", "plate"),
 }
@@ -81,6 +102,10 @@ VEHICLE_DETECTORS: dict[str, VehicleDetectorFactory] = {
     "yolo-onnx": _yolo("yolo_onnx", "vehicle"),
     "yolo-ultralytics": _yolo("yolo_ultralytics", "vehicle"),
 }
+
+#: The plate detector ``auto`` picks without user plate weights: text lines of the shipped
+#: PP-OCR text detector plus contour proposals (docs/recognition.md has the comparison).
+DEFAULT_PLATE_DETECTOR = "text+contour"
 
 #: Which registered backend runs a user weights file of each suffix under ``auto``.
 WEIGHTS_BACKENDS: dict[str, str] = {".onnx": "yolo-onnx", ".pt": "yolo-ultralytics"}
@@ -112,7 +137,7 @@ def make_plate_detector(settings: Settings) -> PlateDetector:
     """The plate detector named by ``settings.plate_detector`` (``auto``: see module doc)."""
     name = settings.plate_detector
     if name == "auto":
-        name = _weights_backend(settings, "plate", PLATE_DETECTORS) or "classic"
+        name = _weights_backend(settings, "plate", PLATE_DETECTORS) or DEFAULT_PLATE_DETECTOR
     factory = PLATE_DETECTORS.get(name)
     if factory is None:
         raise BackendUnavailable(_unknown("plate detector", name, PLATE_DETECTORS, ("auto",)))

@@ -26,7 +26,10 @@ class Detections:
     """N boxes of one frame.
 
     ``xyxy`` is (N, 4) float32 pixels ``[x1, y1, x2, y2]``; ``confidence`` (N,) in 0..1;
-    ``class_id`` (N,) int (-1 = unknown); ``tracker_id`` (N,) int (-1 = not tracked).
+    ``class_id`` (N,) int (-1 = unknown); ``tracker_id`` (N,) int (-1 = not tracked);
+    ``angle_deg`` (N,) float32: the box is the bounding box of a rectangle turned this
+    much (counter-clockwise, degrees; 0 = upright), whose own width and height are
+    ``size_wh`` (N, 2) — a plate seen at an angle.
 
     >>> d = Detections.from_boxes([[0, 0, 10, 5]], [0.9])
     >>> len(d), d.area.tolist()
@@ -37,6 +40,8 @@ class Detections:
     confidence: FloatArray
     class_id: IntArray
     tracker_id: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    angle_deg: FloatArray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    size_wh: FloatArray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.float32))
 
     def __post_init__(self) -> None:
         n = self.xyxy.shape[0] if self.xyxy.ndim == 2 else -1
@@ -46,6 +51,13 @@ class Detections:
         if self.tracker_id.shape == (0,) and n > 0:
             object.__setattr__(self, "tracker_id", np.full(n, -1, dtype=np.int64))
         _check("tracker_id", self.tracker_id, (n,))
+        if self.angle_deg.shape == (0,) and n > 0:
+            object.__setattr__(self, "angle_deg", np.zeros(n, dtype=np.float32))
+            object.__setattr__(
+                self, "size_wh", (self.xyxy[:, 2:] - self.xyxy[:, :2]).astype(np.float32)
+            )
+        _check("angle_deg", self.angle_deg, (n,))
+        _check("size_wh", self.size_wh, (n, 2))
 
     @classmethod
     def empty(cls) -> Detections:
@@ -86,6 +98,8 @@ class Detections:
             confidence=self.confidence[idx],
             class_id=self.class_id[idx],
             tracker_id=self.tracker_id[idx],
+            angle_deg=self.angle_deg[idx],
+            size_wh=self.size_wh[idx],
         )
 
     @property
@@ -95,7 +109,46 @@ class Detections:
         return area
 
     def with_tracker_ids(self, tracker_id: IntArray) -> Detections:
-        return Detections(self.xyxy, self.confidence, self.class_id, tracker_id.astype(np.int64))
+        return Detections(
+            self.xyxy,
+            self.confidence,
+            self.class_id,
+            tracker_id.astype(np.int64),
+            self.angle_deg,
+            self.size_wh,
+        )
+
+    @classmethod
+    def from_rotated(
+        cls, cxcywhr: object, confidence: object, class_id: object | None = None
+    ) -> Detections:
+        """Boxes given as turned rectangles ``[cx, cy, w, h, angle_deg]`` (N, 5)."""
+        rot = np.asarray(cxcywhr, dtype=np.float32).reshape(-1, 5)
+        rad = np.deg2rad(rot[:, 4])
+        half_w = (np.abs(rot[:, 2] * np.cos(rad)) + np.abs(rot[:, 3] * np.sin(rad))) / 2
+        half_h = (np.abs(rot[:, 2] * np.sin(rad)) + np.abs(rot[:, 3] * np.cos(rad))) / 2
+        xyxy = np.stack(
+            [rot[:, 0] - half_w, rot[:, 1] - half_h, rot[:, 0] + half_w, rot[:, 1] + half_h], 1
+        )
+        base = cls.from_boxes(xyxy, confidence, class_id)
+        return cls(
+            base.xyxy, base.confidence, base.class_id, base.tracker_id, rot[:, 4], rot[:, 2:4]
+        )
+
+    @staticmethod
+    def concat(parts: list[Detections]) -> Detections:
+        """All boxes of ``parts`` in order (empty when there are none)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return Detections.empty()
+        return Detections(
+            np.concatenate([p.xyxy for p in parts]),
+            np.concatenate([p.confidence for p in parts]),
+            np.concatenate([p.class_id for p in parts]),
+            np.concatenate([p.tracker_id for p in parts]),
+            np.concatenate([p.angle_deg for p in parts]),
+            np.concatenate([p.size_wh for p in parts]),
+        )
 
 
 def box_iou(a: FloatArray, b: FloatArray) -> FloatArray:

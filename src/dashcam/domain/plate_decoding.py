@@ -37,6 +37,7 @@ from dashcam.domain.plate_text import confusable_with
 __all__ = [
     "ALPHABET",
     "CtcSteps",
+    "PlateShape",
     "TextCandidate",
     "combine",
     "decode",
@@ -70,6 +71,20 @@ class CtcSteps:
             )
 
     @classmethod
+    def join(cls, lines: Sequence[CtcSteps]) -> CtcSteps:
+        """Lines read one by one (a two-line plate, top first) as one line: their steps
+        in order with a sure blank between, so the last character of one line and the
+        first of the next stay two characters."""
+        blank = np.zeros((1, 2 + len(ALPHABET)), np.float32)
+        blank[0, 0] = 1.0
+        parts: list[NDArray[np.float32]] = []
+        for k, line in enumerate(lines):
+            if k:
+                parts.append(blank)
+            parts.append(line.probs)
+        return cls(np.concatenate(parts).astype(np.float32))
+
+    @classmethod
     def from_text(cls, text: str, confidence: float = 0.9) -> CtcSteps:
         """Steps for a text-only read (a backend without probabilities): each character
         gets ``confidence``, the rest shared by the characters it is confused with."""
@@ -91,6 +106,20 @@ class CtcSteps:
             rows.append(row)
             rows.append(blank)
         return cls(np.stack(rows).astype(np.float32))
+
+
+@dataclass(frozen=True)
+class PlateShape:
+    """What the image says about the plate's shape: width/height of the box read, and how
+    much to trust it (``sigma``, in log aspect: ~0.25 for a tight crop, more for a
+    detector's box). Plates of jurisdictions whose plates have another shape cost more:
+    a 2:1 US plate is not read as a 4.7:1 European one."""
+
+    aspect: float
+    sigma: float = 0.3
+
+    def log_likelihood(self, j: Jurisdiction, lines: int = 1) -> float:
+        return j.aspect_log_likelihood(self.aspect, lines, self.sigma)
 
 
 @dataclass(frozen=True)
@@ -245,7 +274,11 @@ class _Trace:
 
 
 def _vanity_candidates(
-    selection: Selection, text: str, logp: float, confs: tuple[float, ...]
+    selection: Selection,
+    text: str,
+    logp: float,
+    confs: tuple[float, ...],
+    shape: PlateShape | None,
 ) -> list[TextCandidate]:
     """The greedy read kept as a plate fitting no layout, once per distinct fold of the
     selected jurisdictions that issue such plates, weighted by their prior share."""
@@ -256,29 +289,37 @@ def _vanity_candidates(
     by_fold: dict[str, float] = {}
     for j in vanity:
         folded = j.apply_fold(text)
-        by_fold[folded] = by_fold.get(folded, 0.0) + j.weight / total
+        fit = math.exp(shape.log_likelihood(j)) if shape else 1.0
+        by_fold[folded] = by_fold.get(folded, 0.0) + fit * j.weight / total
     conf = float(np.mean(confs)) if confs else 0.0
     return [
         TextCandidate(folded, logp + selection.vanity_log_prior + math.log(share), conf, confs)
         for folded, share in by_fold.items()
+        if share > 0
     ]
 
 
 def decode(
-    steps: CtcSteps, selection: Selection, *, top_n: int = 5, length_slack: int = 1
+    steps: CtcSteps,
+    selection: Selection,
+    *,
+    shape: PlateShape | None = None,
+    top_n: int = 5,
+    length_slack: int = 1,
 ) -> list[TextCandidate]:
     """The ``top_n`` most probable texts of one line under ``selection``, best first.
 
     Layouts whose length is within ``length_slack`` of the greedy read's are searched
     (a dropped or an extra character at most that many). Texts reached by several
     layouts keep their best (layout, jurisdiction) and add up their probabilities.
+    ``shape`` weighs each jurisdiction by how well its plates' shape fits the box read.
     With an unconstrained selection (``any``) the greedy read is the only candidate.
     """
     text, logp, confs = greedy(steps)
     if not selection.constrained:
         conf = float(np.mean(confs)) if confs else 0.0
         return [TextCandidate(text, logp, conf, confs)] if text else []
-    found = _vanity_candidates(selection, text, logp, confs) if text else []
+    found = _vanity_candidates(selection, text, logp, confs, shape) if text else []
     table = _table(selection, len(text) - length_slack, len(text) + length_slack)
     if table is not None:
         lb, la = _compress(steps.probs)
@@ -287,7 +328,7 @@ def decode(
         feasible = np.flatnonzero((allowed.any(axis=2) | ~table.used).all(axis=1))
         if len(cols) and len(feasible):
             scores, trace = _viterbi(lb, la[:, cols], allowed[feasible], table.lengths[feasible])
-            found.extend(_paths(table, feasible, scores, trace, cols, top_n))
+            found.extend(_paths(table, feasible, scores, trace, cols, top_n, shape))
     if not found and text:  # fits nothing the selection allows: kept, at the lowest rank
         conf = float(np.mean(confs)) if confs else 0.0
         found.append(TextCandidate(text, logp + _UNFIT_LOG_PRIOR, conf, confs))
@@ -346,6 +387,7 @@ def _paths(
     trace: _Trace,
     cols: NDArray[np.int64],
     top_n: int,
+    shape: PlateShape | None,
 ) -> list[TextCandidate]:
     """Candidates of the layouts whose best path (+ best prior) ranks in the top few."""
     ranked = scores + table.best_prior[feasible]
@@ -359,10 +401,11 @@ def _paths(
         mean = float(np.mean(confs)) if confs else 0.0
         rounded = tuple(round(c, 4) for c in confs)
         for cand in table.cands[i]:
+            fit = shape.log_likelihood(cand.jurisdiction, cand.layout.lines) if shape else 0.0
             out.append(
                 TextCandidate(
                     _fold(cand.jurisdiction, raw),
-                    float(scores[j]) + cand.log_prior,
+                    float(scores[j]) + cand.log_prior + fit,
                     mean,
                     rounded,
                     cand.jurisdiction.code,

@@ -47,6 +47,8 @@ _SEPARATORS = frozenset(" -.·")
 _QUANT = re.compile(r"\{(\d+)(?:,(\d+))?\}")
 #: Longest plate any layout may describe (characters, separators not counted).
 MAX_PLATE_LEN = 12
+#: Width / height of a two-line (square-ish) plate where the file gives none: 280 x 200 mm.
+TWO_LINE_ASPECT = 1.4
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,16 @@ class Jurisdiction:
     source: str = ""
     examples: tuple[str, ...] = ()
     counterexamples: tuple[str, ...] = ()
+    #: Width / height of its one-line plates (one per size in use) and two-line plates.
+    aspects: tuple[float, ...] = (520 / 110,)
+    two_line_aspects: tuple[float, ...] = (TWO_LINE_ASPECT,)
+
+    def aspect_log_likelihood(self, aspect: float, lines: int, sigma: float) -> float:
+        """log p(observed plate ``aspect`` | a plate of this jurisdiction): a normal in log
+        aspect around the nearest size in use, ``sigma`` wide (without its constant)."""
+        sizes = self.aspects if lines == 1 else self.two_line_aspects
+        z = min(abs(math.log(aspect / a)) for a in sizes) / sigma
+        return -0.5 * z * z
 
     def apply_fold(self, text: str) -> str:
         for src, dst in self.fold:
@@ -291,8 +303,22 @@ _ENTRY_KEYS = frozenset(
 _LAYOUT_KEYS = frozenset({"pattern", "weight", "note"})
 
 
+def _aspects(sizes: Any, default: tuple[float, ...]) -> tuple[float, ...]:
+    """``[[w, h], ...]`` (or one ``[w, h]``) in mm -> width/height ratios."""
+    if not sizes:
+        return default
+    pairs = [sizes] if isinstance(sizes[0], (int, float)) else sizes
+    out = tuple(float(w) / float(h) for w, h in pairs)
+    if any(not 0.5 <= a <= 8 for a in out):
+        raise ValueError(f"plate sizes {sizes!r}: width/height out of range")
+    return out
+
+
 def _jurisdiction(
-    entry: Mapping[str, Any], country_share: Mapping[str, int], country_weight: Mapping[str, float]
+    entry: Mapping[str, Any],
+    country_share: Mapping[str, int],
+    country_weight: Mapping[str, float],
+    sizes: Mapping[str, Any],
 ) -> Jurisdiction:
     code = str(entry["code"]).lower()
     unknown = sorted(set(entry) - _ENTRY_KEYS)
@@ -334,6 +360,8 @@ def _jurisdiction(
         source=str(entry.get("source", "")),
         examples=_str_tuple(entry.get("examples"), f"{code}.examples"),
         counterexamples=_str_tuple(entry.get("counterexamples"), f"{code}.counterexamples"),
+        aspects=_aspects(sizes.get(country, {}).get("one_line"), (520 / 110,)),
+        two_line_aspects=_aspects(sizes.get(country, {}).get("two_line"), (TWO_LINE_ASPECT,)),
     )
 
 
@@ -416,7 +444,9 @@ class FormatBook:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> FormatBook:
         """Build from the parsed YAML: ``jurisdictions`` (list), ``groups`` (mapping of
-        name to members) and ``countries`` (mapping of country code to prior weight)."""
+        name to members), ``countries`` (country code -> prior weight) and
+        ``plate_sizes`` (country code -> ``one_line``/``two_line`` ``[[w, h], ...]`` mm;
+        default 520 x 110 and 280 x 200)."""
         entries = list(data.get("jurisdictions") or ())
         share: dict[str, int] = {}
         for entry in entries:
@@ -424,10 +454,11 @@ class FormatBook:
             country = str(entry.get("country", code.split("-")[0])).lower()
             share[country] = share.get(country, 0) + 1
         countries = {str(k).lower(): float(v) for k, v in (data.get("countries") or {}).items()}
+        sizes = {str(k).lower(): v for k, v in (data.get("plate_sizes") or {}).items()}
         jurisdictions: dict[str, Jurisdiction] = {}
         for entry in entries:
             try:
-                j = _jurisdiction(entry, share, countries)
+                j = _jurisdiction(entry, share, countries, sizes)
             except (KeyError, ValueError, TypeError, IndexError) as exc:
                 raise ValueError(f"plate format {entry.get('code', '?')!r}: {exc}") from exc
             if j.code in jurisdictions:

@@ -431,6 +431,10 @@ class Engine:
             )
         if isinstance(task.payload, TrackInput) and task.payload.analysis is None:
             run.closed = True
+            if out.overlay_tracks:
+                run.observations = [
+                    o for o in run.observations if o.track_id not in out.overlay_tracks
+                ]
             return
         run.track_state = out.state
         run.tracked += 1

@@ -139,7 +139,8 @@ def track(p: TrackInput) -> TrackOutput:
     else:
         stage = pickle.loads(p.state)
     if p.analysis is None:
-        return TrackOutput(observations=[], ended=stage.close(), state=b"")
+        ended = stage.close()
+        return TrackOutput([], ended, b"", frozenset(stage.overlay_tracks))
     observations, ended = stage.run(p.analysis)
     for k, o in enumerate(observations):
         if o.crop_path and k < len(p.analysis.plate_crops):

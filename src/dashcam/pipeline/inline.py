@@ -160,6 +160,7 @@ def run_prepared(
             decode_errors = reader.errors
             truncated = reader.truncated
         sightings.extend(s for ev in tracker.close() if (s := smoother.run(ev)) is not None)
+        observations = tracker.kept(observations)
         summary = SummaryStage(max_gap_s=settings.gps_max_gap_s).run(
             sightings, start_utc_ms=facts.start_utc_ms, track=prepared.track
         )

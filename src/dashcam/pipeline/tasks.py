@@ -36,6 +36,8 @@ class TrackOutput:
     observations: list[PlateObservation]
     ended: list[TrackEvidence]
     state: bytes
+    #: At close: the tracks found to be the dashcam's overlay (their reads are dropped).
+    overlay_tracks: frozenset[int] = frozenset()
 
 
 @dataclass(slots=True)

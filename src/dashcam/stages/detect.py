@@ -10,7 +10,7 @@ from dashcam.backends.protocols import ImageBGR, PlateDetector, VehicleDetector
 from dashcam.config import Settings
 from dashcam.domain.detections import Detections
 from dashcam.domain.plate_text import normalise
-from dashcam.stages.recognise import pad_crop, top_candidates
+from dashcam.stages.recognise import propose
 from dashcam.stages.records import FrameAnalysis
 
 log = logging.getLogger(__name__)
@@ -51,13 +51,13 @@ class PlateDetectStage:
 
     def run(self, image: ImageBGR, analysis: FrameAnalysis) -> FrameAnalysis:
         regions = analysis.vehicles if len(analysis.vehicles) else None
-        boxes, scores = top_candidates(self.detector.detect(image, regions))
-        analysis.plates = Detections.from_boxes(boxes, scores) if boxes else Detections.empty()
-        analysis.plate_crops = [pad_crop(image, box) for box in boxes]
-        analysis.plate_texts = [""] * len(boxes)
-        analysis.plate_raw_texts = [""] * len(boxes)
-        analysis.plate_alternatives = [()] * len(boxes)
-        analysis.plate_confidences = list(scores)
+        found, crops = propose(self.detector, image, regions)
+        analysis.plates = found
+        analysis.plate_crops = crops
+        analysis.plate_texts = [""] * len(found)
+        analysis.plate_raw_texts = [""] * len(found)
+        analysis.plate_alternatives = [()] * len(found)
+        analysis.plate_confidences = found.confidence.tolist()
         return analysis
 
 

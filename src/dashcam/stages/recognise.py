@@ -11,12 +11,20 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from dashcam.backends.protocols import ImageBGR, PlateDetector, PlateRead, PlateReader
 from dashcam.config import Settings
 from dashcam.domain.detections import Detections
-from dashcam.domain.plate_decoding import CtcSteps, TextCandidate, combine, decode
+from dashcam.domain.plate_choice import DETECTOR_ONLY, ReadEvidence, choose
+from dashcam.domain.plate_decoding import (
+    CtcSteps,
+    PlateShape,
+    TextCandidate,
+    combine,
+    decode,
+)
 from dashcam.domain.plate_text import is_plate_legend, normalise
 from dashcam.errors import ConfigError
 from dashcam.resources import format_book
@@ -29,6 +37,10 @@ MAX_CANDIDATES = 8
 CROP_PAD = 0.06
 #: Fewest characters a read must have to count as a plate found in a full image.
 MIN_FOUND_CHARS = 4
+#: How far (log aspect) a plate's box may stray from its jurisdiction's plate shape: a
+#: tight crop says more than a detector's box (see docs/recognition.md).
+CROP_SHAPE_SIGMA = 0.25
+BOX_SHAPE_SIGMA = 0.4
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,8 @@ class PlateResult:
     detector_score: float
     region: str | None = None
     candidates: tuple[TextCandidate, ...] = ()
+    #: How plate-shaped the box is: log likelihood under the nearest plate shape (<= 0).
+    aspect_fit: float = 0.0
 
     def alternatives(self, top_n: int = 5) -> tuple[tuple[str, float], ...]:
         """The best texts with their share of probability among them, best first."""
@@ -69,6 +83,46 @@ def pad_crop(image: ImageBGR, xyxy: Sequence[float], pad: float = CROP_PAD) -> I
     a, b = max(int(x1 - px), 0), max(int(y1 - py), 0)
     c, d = min(int(np.ceil(x2 + px)), w), min(int(np.ceil(y2 + py)), h)
     return np.ascontiguousarray(image[b:d, a:c])
+
+
+def turned_crop(
+    image: ImageBGR,
+    centre: tuple[float, float],
+    size_wh: tuple[float, float],
+    angle_deg: float,
+    pad: float = CROP_PAD,
+) -> ImageBGR:
+    """The rectangle of ``size_wh`` at ``centre``, turned ``angle_deg`` counter-clockwise,
+    cut out upright and grown by ``pad`` of its size (edge pixels repeated outside)."""
+    w = max(2, round(size_wh[0] * (1 + 2 * pad)))
+    h = max(2, round(size_wh[1] * (1 + 2 * pad)))
+    m = cv2.getRotationMatrix2D(centre, -angle_deg, 1.0)
+    m[0, 2] += w / 2 - centre[0]
+    m[1, 2] += h / 2 - centre[1]
+    out = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(out, dtype=np.uint8)
+
+
+def plate_crops(image: ImageBGR, found: Detections, pad: float = CROP_PAD) -> list[ImageBGR]:
+    """One crop per box, upright: turned boxes are cut along their angle."""
+    out: list[ImageBGR] = []
+    for i in range(len(found)):
+        angle = float(found.angle_deg[i])
+        if abs(angle) < 1.0:
+            out.append(pad_crop(image, found.xyxy[i].tolist(), pad))
+            continue
+        x1, y1, x2, y2 = found.xyxy[i].tolist()
+        sw, sh = found.size_wh[i].tolist()
+        out.append(turned_crop(image, ((x1 + x2) / 2, (y1 + y2) / 2), (sw, sh), angle, pad))
+    return out
+
+
+def propose(
+    detector: PlateDetector, image: ImageBGR, regions: Detections | None = None
+) -> tuple[Detections, list[ImageBGR]]:
+    """The detector's :data:`MAX_CANDIDATES` best boxes and their upright crops."""
+    found = top_candidates(detector.detect(image, regions))
+    return found, plate_crops(image, found)
 
 
 class PlateRecogniser:
@@ -93,6 +147,9 @@ class PlateRecogniser:
             raise ConfigError(f"plate_region (DASHCAM_PLATE_REGION): {exc}") from None
         self.settings = settings
         self.region = settings.plate_region.lower()
+        self._aspects = sorted(
+            {a for j in self.selection.jurisdictions for a in (*j.aspects, *j.two_line_aspects)}
+        )
         self.min_confidence = settings.min_plate_confidence
         self.enable_ocr = settings.enable_ocr
         self._detector = detector
@@ -112,19 +169,28 @@ class PlateRecogniser:
             self._detector = make_plate_detector(self.settings)
         return self._detector
 
-    def candidates(self, read: PlateRead, top_n: int = 5) -> list[TextCandidate]:
+    def candidates(
+        self, read: PlateRead, shape: PlateShape | None = None, top_n: int = 5
+    ) -> list[TextCandidate]:
         """The most probable texts of a read under the selected formats, best first."""
         if read.steps:
-            return combine([decode(s, self.selection) for s in read.steps], top_n)
+            return combine([decode(s, self.selection, shape=shape) for s in read.steps], top_n)
         if not read.text:
             return []
         steps = CtcSteps.from_text(read.text, max(min(read.confidence, 0.99), 0.5))
-        return decode(steps, self.selection, top_n=top_n)
+        return decode(steps, self.selection, shape=shape, top_n=top_n)
 
-    def _result(self, read: PlateRead, xyxy: Sequence[float], score: float) -> PlateResult:
+    def _result(
+        self, read: PlateRead, xyxy: Sequence[float], score: float, sigma: float
+    ) -> PlateResult:
         box = (float(xyxy[0]), float(xyxy[1]), float(xyxy[2]), float(xyxy[3]))
-        cands = self.candidates(read)
+        w, h = box[2] - box[0], box[3] - box[1]
+        shape = PlateShape(w / h, sigma) if w > 0 and h > 0 else None
+        cands = self.candidates(read, shape)
         best = cands[0] if cands else None
+        fit = 0.0
+        if shape is not None and self._aspects:
+            fit = max(-0.5 * (math.log(shape.aspect / a) / sigma) ** 2 for a in self._aspects)
         return PlateResult(
             text=best.text if best else "",
             confidence=round(float(best.confidence if best else read.confidence), 4),
@@ -133,6 +199,7 @@ class PlateRecogniser:
             detector_score=round(float(score), 4),
             region=best.jurisdiction if best else None,
             candidates=tuple(cands),
+            aspect_fit=round(fit, 3),
         )
 
     def read_crops(self, crops: Sequence[ImageBGR]) -> list[PlateResult]:
@@ -150,7 +217,7 @@ class PlateRecogniser:
             ]
         reads = self.reader.read(list(crops))
         return [
-            self._result(read, (0, 0, crop.shape[1], crop.shape[0]), 1.0)
+            self._result(read, (0, 0, crop.shape[1], crop.shape[0]), 1.0, CROP_SHAPE_SIGMA)
             for read, crop in zip(reads, crops, strict=True)
         ]
 
@@ -164,8 +231,8 @@ class PlateRecogniser:
         confidence reaches ``min_plate_confidence``. Without OCR every candidate counts,
         with empty text and its detector score as confidence.
         """
-        boxes, scores = top_candidates(self.detector.detect(image_bgr, regions))
-        crops = [pad_crop(image_bgr, box) for box in boxes]
+        found, crops = propose(self.detector, image_bgr, regions)
+        boxes, scores = found.xyxy.tolist(), found.confidence.tolist()
         return [r for _, r in self.read_candidates(crops, boxes, scores)]
 
     def read_candidates(
@@ -174,27 +241,40 @@ class PlateRecogniser:
         boxes: Sequence[Sequence[float]],
         scores: Sequence[float],
     ) -> list[tuple[int, PlateResult]]:
-        """Read candidate crops and keep one plate-like result per plate.
+        """Read candidate crops and keep one plate per plate-like group of reads.
 
-        Returns ``(candidate index, result)`` pairs, best first. This is the OCR half of
-        :meth:`recognise`; the video pipeline runs it as its own stage.
+        Returns ``(candidate index, result)`` pairs, best first: the reads that pass the
+        hard rules (:meth:`_accept`), chosen and ordered by one score
+        (:func:`dashcam.domain.plate_choice.choose`). This is the OCR half of
+        :meth:`recognise`; the video pipeline runs it as its own stage. Without OCR every
+        box counts, merged where boxes overlap, best detector score first.
         """
-        results: list[tuple[int, PlateResult]] = []
         if self.reader is None:
             results = [
                 (i, PlateResult("", round(s, 4), (b[0], b[1], b[2], b[3]), "", round(s, 4)))
                 for i, (b, s) in enumerate(zip(boxes, scores, strict=True))
             ]
-        elif crops:
-            reads = self.reader.read(list(crops))
-            for i, (read, box, score) in enumerate(zip(reads, boxes, scores, strict=True)):
-                result = self._result(read, box, score)
-                if self._accept(result):
-                    results.append((i, result))
-        kept = {id(r) for r in _dedupe([r for _, r in results])}
-        ordered = [(i, r) for i, r in results if id(r) in kept]
-        ordered.sort(key=lambda pair: _rank(pair[1]))
-        return ordered
+            found = [evidence(r) for _, r in results]
+            return [results[k] for k in choose(found, min_score=-math.inf, weights=DETECTOR_ONLY)]
+        results = [
+            (i, r) for i, r in enumerate(self.read_all(crops, boxes, scores)) if self._accept(r)
+        ]
+        return [results[k] for k in choose([evidence(r) for _, r in results])]
+
+    def read_all(
+        self,
+        crops: Sequence[ImageBGR],
+        boxes: Sequence[Sequence[float]],
+        scores: Sequence[float],
+    ) -> list[PlateResult]:
+        """Every candidate crop read and decoded, one result per crop, nothing dropped."""
+        if self.reader is None or not crops:
+            return []
+        reads = self.reader.read(list(crops))
+        return [
+            self._result(read, box, score, BOX_SHAPE_SIGMA)
+            for read, box, score in zip(reads, boxes, scores, strict=True)
+        ]
 
     def _accept(self, result: PlateResult) -> bool:
         text = normalise(result.text)
@@ -205,72 +285,24 @@ class PlateRecogniser:
         return self.selection.fits(text)
 
 
-def top_candidates(found: Detections) -> tuple[list[list[float]], list[float]]:
-    """The :data:`MAX_CANDIDATES` best detector boxes (xyxy lists) and their scores."""
+def evidence(result: PlateResult) -> ReadEvidence:
+    """What the plate choice knows of one read (see :mod:`dashcam.domain.plate_choice`)."""
+    shares = result.alternatives(5)
+    return ReadEvidence(
+        text=result.text,
+        raw_text=normalise(result.raw_text),
+        confidence=result.confidence,
+        xyxy=result.xyxy,
+        detector_score=result.detector_score,
+        fits_layout=result.region is not None,
+        share=shares[0][1] if shares else (1.0 if result.text else 0.0),
+        aspect_fit=result.aspect_fit,
+    )
+
+
+def top_candidates(found: Detections) -> Detections:
+    """The :data:`MAX_CANDIDATES` best detector boxes, best first."""
     if len(found) == 0:
-        return [], []
-    order = np.argsort(-found.confidence, kind="stable")[:MAX_CANDIDATES].tolist()
-    return [found.xyxy[i].tolist() for i in order], [float(found.confidence[i]) for i in order]
-
-
-def _dedupe(results: list[PlateResult]) -> list[PlateResult]:
-    """One result per plate, chosen among the candidates that read the same plate.
-
-    Detectors propose the plate, larger boxes around it (bumper, car body) and smaller
-    ones on it: the state name or slogan line, a sticker, part of the registration.
-    Between two reads of one plate (see :func:`_better`): the same text keeps the more
-    confident, then tighter, box; a read that contains the other's text wins (it read
-    more of the plate); a read with digits beats one without (the registration, not
-    a slogan); otherwise the more confident read.
-    """
-    kept: list[PlateResult] = []
-    for r in sorted(results, key=_rank):
-        rivals = [k for k in kept if _same_plate(r, k)]
-        if not rivals:
-            kept.append(r)
-        elif all(_better(r, k) for k in rivals):
-            kept = [k for k in kept if k not in rivals] + [r]
-    return kept
-
-
-def _same_plate(a: PlateResult, b: PlateResult) -> bool:
-    """Mostly the same box, or touching boxes where one read holds the other's text."""
-    overlap = _overlap_of_smaller(a.xyxy, b.xyxy)
-    return overlap > 0.5 or (overlap > 0 and (_contains_text(a, b) or _contains_text(b, a)))
-
-
-def _contains_text(a: PlateResult, b: PlateResult) -> bool:
-    """``a`` read ``b``'s text and more."""
-    ta, tb = normalise(a.raw_text), normalise(b.raw_text)
-    return len(ta) > len(tb) > 0 and tb in ta
-
-
-def _better(a: PlateResult, b: PlateResult) -> bool:
-    """Is ``a`` the better result for the plate both read? ``b`` was ranked first (as
-    confident or more, and no larger when as confident)."""
-    if normalise(a.text) == normalise(b.text) or _contains_text(b, a):
-        return False
-    if _contains_text(a, b):
-        return True
-    return _has_digit(a.raw_text) and not _has_digit(b.raw_text)
-
-
-def _rank(r: PlateResult) -> tuple[float, float]:
-    """Best first: the most confident (to 2 decimals), then the tightest box."""
-    return -round(r.confidence, 2), _area(r.xyxy)
-
-
-def _has_digit(text: str) -> bool:
-    return any(ch.isdigit() for ch in text)
-
-
-def _area(xyxy: tuple[float, float, float, float]) -> float:
-    return max(xyxy[2] - xyxy[0], 0.0) * max(xyxy[3] - xyxy[1], 0.0)
-
-
-def _overlap_of_smaller(
-    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
-) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    return ix * iy / max(min(_area(a), _area(b)), 1e-6)
+        return found
+    order = np.argsort(-found.confidence, kind="stable")[:MAX_CANDIDATES]
+    return found[order]

@@ -1,6 +1,9 @@
 """VEHICLE_TRACK: associate plate (and vehicle) boxes across one video's sampled frames.
 
 Stateful per video: one :class:`TrackStage` must see every frame of its video, in order.
+It also learns where the dashcam burns its own text into the frame
+(:class:`~dashcam.domain.overlay.OverlayMask`): boxes there are not tracked, and a track
+that turns out to be overlay gives no sighting and no reads.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from dashcam.domain.overlay import OverlayMask
 from dashcam.domain.plate_text import plate_distance
 from dashcam.domain.sighting import PlateObservation
 from dashcam.domain.tracking import BoxTracker, Track
@@ -42,6 +46,20 @@ def crop_name(frame_index: int, k: int) -> str:
     return f"crops/f{frame_index:07d}_{k}.jpg"
 
 
+def _keep_plates(analysis: FrameAnalysis, keep: list[int]) -> None:
+    """Keep only the plates at indices ``keep`` (and their parallel lists)."""
+    analysis.plates = analysis.plates[np.asarray(keep, dtype=np.int64)]
+    for name in (
+        "plate_texts",
+        "plate_confidences",
+        "plate_raw_texts",
+        "plate_crops",
+        "plate_alternatives",
+    ):
+        values = getattr(analysis, name)
+        setattr(analysis, name, [values[k] for k in keep if k < len(values)])
+
+
 def _vehicle_for(plate: NDArray[np.float32], analysis: FrameAnalysis) -> int:
     if len(analysis.vehicles) == 0:
         return -1
@@ -62,9 +80,20 @@ class TrackStage:
         self.video_id = video_id
         self.tracker = BoxTracker(text_distance=plate_distance)
         self._open: dict[int, _Open] = {}
+        self.overlay = OverlayMask()
+        #: Tracks found to be the dashcam's overlay (their reads are not plates).
+        self.overlay_tracks: set[int] = set()
 
     def run(self, analysis: FrameAnalysis) -> tuple[list[PlateObservation], list[TrackEvidence]]:
-        """Track one frame: its observations (with track ids) and the tracks it ended."""
+        """Track one frame: its observations (with track ids) and the tracks it ended.
+
+        Boxes inside learned overlay regions are dropped from ``analysis`` first."""
+        self.overlay.observe(analysis.pts_s, [tuple(b) for b in analysis.plates.xyxy.tolist()])
+        if self.overlay.regions and len(analysis.plates):
+            keep = [k for k, b in enumerate(analysis.plates.xyxy.tolist())
+                    if not self.overlay.covers(b)]  # fmt: skip
+            if len(keep) < len(analysis.plates):
+                _keep_plates(analysis, keep)
         ids = self.tracker.update(analysis.frame_index, analysis.plates, analysis.plate_texts)
         observations: list[PlateObservation] = []
         for k, track_id in enumerate(ids.tolist()):
@@ -104,11 +133,19 @@ class TrackStage:
         """End of video: every open track is finished."""
         return self._evidence(self.tracker.close())
 
+    def kept(self, observations: list[PlateObservation]) -> list[PlateObservation]:
+        """``observations`` without those of tracks found to be overlay."""
+        return [o for o in observations if o.track_id not in self.overlay_tracks]
+
     def _evidence(self, tracks: list[Track]) -> list[TrackEvidence]:
         out = []
         for t in tracks:
             state = self._open.pop(t.track_id, None)
             if state is None:
+                continue
+            covered = sum(self.overlay.covers(b) for b in t.boxes)
+            if self.overlay.regions and covered * 2 >= len(t.boxes):
+                self.overlay_tracks.add(t.track_id)
                 continue
             out.append(
                 TrackEvidence(
