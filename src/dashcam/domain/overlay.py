@@ -80,10 +80,15 @@ class OverlayMask:
     :meth:`covers` tells whether a box is overlay. Regions are confirmed once and kept.
     """
 
-    def __init__(self, config: OverlayConfig | None = None) -> None:
+    def __init__(
+        self, config: OverlayConfig | None = None, regions: Sequence[Sequence[float]] = ()
+    ) -> None:
         self.config = config or OverlayConfig()
         self._spots: list[_Spot] = []
-        self.regions: list[Box] = []
+        #: Confirmed overlay regions (xyxy); ``regions`` seeds them (found beforehand).
+        self.regions: list[Box] = [
+            (float(r[0]), float(r[1]), float(r[2]), float(r[3])) for r in regions
+        ]
 
     def observe(self, pts_s: float, boxes: Sequence[Box]) -> list[Box]:
         """Learn from one sampled frame's candidate boxes; returns regions confirmed now."""
