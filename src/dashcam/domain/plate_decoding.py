@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,6 +53,8 @@ _NEG = -1e9  # log of "impossible" that stays finite in sums
 _SURE_BLANK = 0.995
 #: Characters never more probable than this in any step are left out of the search.
 _MIN_CHAR_P = 1e-3
+#: Layouts the exact search runs on; more are ranked by a cheap bound first.
+_EXACT_LAYOUTS = 16
 #: Log prior of a read that fits neither a layout nor a vanity plate of the selection.
 _UNFIT_LOG_PRIOR = -30.0
 
@@ -211,13 +214,16 @@ def _viterbi(
     arg1 = np.zeros((steps, n_lay, k_len), np.int64)
     arg2 = np.zeros((steps, n_lay, k_len), np.int64)
     chars = np.arange(n_chr)
+    flat = np.arange(n_lay * k_len)
     for t in range(1, steps):
-        a1 = c.argmax(axis=2)
-        m1 = np.take_along_axis(c, a1[:, :, None], axis=2)[:, :, 0]
-        second = c.copy()
-        np.put_along_axis(second, a1[:, :, None], 2 * _NEG, axis=2)
-        a2 = second.argmax(axis=2)
-        m2 = np.take_along_axis(second, a2[:, :, None], axis=2)[:, :, 0]
+        cf = c.reshape(-1, n_chr)
+        a1f = cf.argmax(axis=1)
+        m1 = cf[flat, a1f].reshape(n_lay, k_len)
+        second = cf.copy()
+        second[flat, a1f] = 2 * _NEG
+        a2f = second.argmax(axis=1)
+        m2 = second[flat, a2f].reshape(n_lay, k_len)
+        a1, a2 = a1f.reshape(n_lay, k_len), a2f.reshape(n_lay, k_len)
         arg1[t], arg2[t] = a1, a2
         # from the previous position: its best character unless it is this one
         prev = np.full((n_lay, k_len, n_chr), _NEG)
@@ -327,6 +333,11 @@ def decode(
         allowed = table.allowed[:, :, cols]
         feasible = np.flatnonzero((allowed.any(axis=2) | ~table.used).all(axis=1))
         if len(cols) and len(feasible):
+            if len(feasible) > _EXACT_LAYOUTS:
+                # a cheap upper bound first (characters may change within a position);
+                # the exact search runs on the layouts it ranks best
+                bound = _relaxed(lb, la, table, feasible) + table.best_prior[feasible]
+                feasible = feasible[np.argsort(-bound, kind="stable")[:_EXACT_LAYOUTS]]
             scores, trace = _viterbi(lb, la[:, cols], allowed[feasible], table.lengths[feasible])
             found.extend(_paths(table, feasible, scores, trace, cols, top_n, shape))
     if not found and text:  # fits nothing the selection allows: kept, at the lowest rank
@@ -345,6 +356,33 @@ class _Table:
     used: NDArray[np.bool_]  # (N, K): position exists in the layout
     lengths: NDArray[np.int64]  # (N,)
     best_prior: NDArray[np.float64]  # (N,)
+    charsets: NDArray[np.bool_]  # (C, 36): the distinct position sets (row 0: empty)
+    charset_of: NDArray[np.int64]  # (N, K): row of charsets per position
+    memo: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def _relaxed(
+    lb: NDArray[np.float64], la: NDArray[np.float64], table: _Table, rows: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Best path per layout when a position's character may change from step to step:
+    an upper bound of :func:`_viterbi`'s score, at a fraction of its cost."""
+    per_set = np.where(table.charsets[None], la[:, None, :], _NEG).max(axis=2)  # (T, C)
+    emit = per_set[:, table.charset_of[rows]]  # (T, N, K)
+    n, k = emit.shape[1:]
+    lengths = table.lengths[rows]
+    c = np.full((n, k), _NEG)
+    b = np.full((n, k + 1), _NEG)
+    c[:, 0] = emit[0, :, 0]
+    b[:, 0] = lb[0]
+    for t in range(1, len(lb)):
+        prev = np.full((n, k), _NEG)
+        prev[:, 1:] = c[:, :-1]
+        new_c = emit[t] + np.maximum(np.maximum(c, b[:, :k]), prev)
+        b[:, 1:] = np.maximum(b[:, 1:], c)
+        b += lb[t]
+        c = new_c
+    idx = np.arange(n)
+    return np.maximum(b[idx, lengths], c[idx, lengths - 1])
 
 
 def _table(selection: Selection, lo: int, hi: int) -> _Table | None:
@@ -368,6 +406,15 @@ def _table(selection: Selection, lo: int, hi: int) -> _Table | None:
                 used[i, k] = True
                 for ch in pos:
                     allowed[i, k, _INDEX[ch]] = True
+        sets: dict[frozenset[str], int] = {frozenset(): 0}
+        charset_of = np.zeros((len(shapes), k_max), dtype=np.int64)
+        for i, shape in enumerate(shapes):
+            for k, pos in enumerate(shape):
+                charset_of[i, k] = sets.setdefault(pos, len(sets))
+        charsets = np.zeros((len(sets), len(ALPHABET)), dtype=bool)
+        for pos, row in sets.items():
+            for ch in pos:
+                charsets[row, _INDEX[ch]] = True
         table = _Table(
             shapes,
             tuple(tuple(groups[sh]) for sh in shapes),
@@ -375,6 +422,8 @@ def _table(selection: Selection, lo: int, hi: int) -> _Table | None:
             used,
             np.array([len(sh) for sh in shapes], dtype=np.int64),
             np.array([max(c.log_prior for c in groups[sh]) for sh in shapes]),
+            charsets,
+            charset_of,
         )
     selection.memo[key] = table
     return table
@@ -392,27 +441,51 @@ def _paths(
     """Candidates of the layouts whose best path (+ best prior) ranks in the top few."""
     ranked = scores + table.best_prior[feasible]
     out: list[TextCandidate] = []
-    for j in np.argsort(-ranked)[: 2 * top_n + 2].tolist():
+    for j in np.argsort(-ranked)[: top_n + 3].tolist():
         if scores[j] <= _NEG / 2:
             break
         i = int(feasible[j])
         chars, confs = trace.path(j, int(table.lengths[i]))
         raw = "".join(ALPHABET[int(cols[a])] for a in chars)
-        mean = float(np.mean(confs)) if confs else 0.0
+        mean = sum(confs) / len(confs) if confs else 0.0
         rounded = tuple(round(c, 4) for c in confs)
-        for cand in table.cands[i]:
-            fit = shape.log_likelihood(cand.jurisdiction, cand.layout.lines) if shape else 0.0
+        for group in _groups(table, i):
+            top = group[0]
+            fit = shape.log_likelihood(top.jurisdiction, top.layout.lines) if shape else 0.0
+            prior = _logsumexp([c.log_prior for c in group])
             out.append(
                 TextCandidate(
-                    _fold(cand.jurisdiction, raw),
-                    float(scores[j]) + cand.log_prior + fit,
+                    _fold(top.jurisdiction, raw),
+                    float(scores[j]) + prior + fit,
                     mean,
                     rounded,
-                    cand.jurisdiction.code,
-                    cand.layout.shape,
+                    top.jurisdiction.code,
+                    top.layout.shape,
                 )
             )
     return out
+
+
+def _groups(table: _Table, i: int) -> list[list[Candidate]]:
+    """The (jurisdiction, layout) pairs of one layout shape grouped by what tells them
+    apart in decoding (the fold and the plate's shape), most probable first."""
+    key = ("groups", i)
+    cached: list[list[Candidate]] | None = table.memo.get(key)
+    if cached is None:
+        by: dict[tuple[object, ...], list[Candidate]] = {}
+        for cand in sorted(table.cands[i], key=lambda c: -c.log_prior):
+            j = cand.jurisdiction
+            by.setdefault((j.fold, j.aspects, j.two_line_aspects, cand.layout.lines), []).append(
+                cand
+            )
+        cached = list(by.values())
+        table.memo[key] = cached
+    return cached
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    peak = max(values)
+    return peak + math.log(sum(math.exp(v - peak) for v in values))
 
 
 def _fold(j: Jurisdiction, text: str) -> str:
