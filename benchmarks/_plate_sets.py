@@ -7,7 +7,9 @@ is right for it, the plate texts and, where known, the plate boxes.
 - ``photos``: whole photos with plate text, no boxes (``plates-frames-dev/ua_*``);
 - ``frames``: whole photos with plate boxes, no text (``plates-frames-dev/ol_*``);
 - ``scenes``: each US crop on the back of a car in a synthetic 1280x720 road scene;
-- ``countries``: plates of many jurisdictions rendered in their layouts, in scenes.
+- ``countries``: plates of many jurisdictions rendered in their layouts, in scenes;
+- ``dashcam``: synthetic 1280x720 dashcam frames, 1-3 cars near and far, every other
+  frame at night (``media/frames.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from dashcam.cli.read import load_image
 from dashcam.domain.plate_text import normalise
+from dashcam.media.frames import road_frame
 from dashcam.media.plates import render_plate, sample_plate
 from dashcam.media.scene import BODY_COLOURS, Scene, Vehicle, paste
 from dashcam.resources import format_book
@@ -45,6 +48,7 @@ class Item:
     region: str  # the right plate region for this item
     texts: tuple[str, ...] = ()  # normalised truth texts ("" where unknown)
     boxes: tuple[Box, ...] = ()
+    ignore: tuple[Box, ...] = ()  # reads here count neither way
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -141,3 +145,14 @@ def countries(per_country: int = 6, limit: int | None = None) -> Iterator[Item]:
             image, box = in_scene(plate, 5000 + index, (110, 230))
             yield Item(index, f"{code}:{text}", image, code, (j.apply_fold(text),), (box,))
             index += 1
+
+
+def dashcam(n: int = 240, limit: int | None = None) -> Iterator[Item]:
+    """Road frames: seed ``i``, ``1 + i % 3`` cars, night on odd rows of each pair."""
+    for i in range(n if limit is None else min(n, limit)):
+        frame = road_frame(7000 + i, n_vehicles=1 + i % 3, night=(i // 2) % 2 == 1)
+        texts = tuple(t for t, _ in frame.plates)
+        boxes = tuple((float(a), float(b), float(c), float(d)) for _, (a, b, c, d) in frame.plates)
+        label = f"{'night' if frame.night else 'day'}:{i}"
+        ignore = tuple((float(a), float(b), float(c), float(d)) for a, b, c, d in frame.hidden)
+        yield Item(i, label, frame.image, "auto", texts, boxes, ignore)

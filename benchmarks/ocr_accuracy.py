@@ -48,7 +48,7 @@ from dashcam.stages.recognise import PlateRecogniser, PlateResult, propose
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
-SETS = ("crops", "photos", "scenes", "countries", "frames")
+SETS = ("crops", "photos", "scenes", "countries", "frames", "dashcam")
 
 
 def edit_ops(a: str, b: str) -> tuple[int, list[tuple[str, str]]]:
@@ -90,6 +90,7 @@ class Outcome:
     truth_boxes: tuple[tuple[float, float, float, float], ...]
     ms: float
     candidate_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+    ignore: tuple[tuple[float, float, float, float], ...] = ()
 
 
 def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
@@ -195,6 +196,30 @@ def score_frames(rows: list[Outcome]) -> dict[str, float]:
     }
 
 
+def score_dashcam(rows: list[Outcome]) -> dict[str, float]:
+    """Per plate: located and read (>= 4 characters on its box), read exactly; per frame:
+    reads away from every plate; by day and at night."""
+    out: dict[str, float] = {}
+    for when in ("all", "day", "night"):
+        part = [r for r in rows if when == "all" or r.name.startswith(when)]
+        plates = sum(len(r.truth_boxes) for r in part)
+        read = exact = stray = 0
+        for r in part:
+            for text, box in zip(r.truths, r.truth_boxes, strict=True):
+                on = [t for b, t in zip(r.boxes, r.reads, strict=True) if _hits(b, box)]
+                read += any(len(t) >= 4 for t in on)
+                exact += text in on
+            known = (*r.truth_boxes, *r.ignore)
+            stray += sum(not any(_overlaps(b, t) for t in known) for b in r.boxes)
+        n = max(len(part), 1)
+        out[f"{when}_located_and_read"] = round(read / max(plates, 1), 4)
+        out[f"{when}_exact"] = round(exact / max(plates, 1), 4)
+        out[f"{when}_stray_reads_per_frame"] = round(stray / n, 3)
+    out["n_frames"] = len(rows)
+    out["ms_per_frame"] = round(sum(r.ms for r in rows) / max(len(rows), 1), 1)
+    return out
+
+
 class Runner:
     """One recogniser per region, built once and reused across sets."""
 
@@ -236,6 +261,7 @@ class Runner:
                     item.boxes,
                     ms,
                     candidates,
+                    item.ignore,
                 )
             )
         return out
@@ -250,13 +276,17 @@ def _items(name: str, data: Path, limit: int | None) -> Iterator[sets.Item]:
         return sets.scenes(data / "plates-dev", limit)
     if name == "countries":
         return sets.countries(limit=limit)
+    if name == "dashcam":
+        return sets.dashcam(limit=limit)
     return sets.frames(data / "plates-frames-dev", limit)
 
 
 def run_set(
     runner: Runner, name: str, data: Path, region: str, right: bool, limit: int | None, misses: bool
 ) -> dict[str, object]:
-    score = {"crops": score_crops, "frames": score_frames}.get(name, score_images)
+    score = {"crops": score_crops, "frames": score_frames, "dashcam": score_dashcam}.get(
+        name, score_images
+    )
     report: dict[str, object] = {}
     regions: list[str | None] = [region]
     if right and name != "frames":
