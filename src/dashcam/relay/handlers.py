@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dashcam.config import Settings, load_settings
+from dashcam.domain.overlay import OverlayMask
 from dashcam.errors import BackendUnavailable, DecodeError, InputError
 from dashcam.relay.messages import JobOffer
 from dashcam.relay.worker import JobHandler
@@ -29,7 +30,11 @@ def decode_jpeg(jpeg: bytes) -> Any:
 
 
 class PlatesHandler:
-    """Runs :class:`~dashcam.stages.recognise.PlateRecogniser` on every frame of a job."""
+    """Runs :class:`~dashcam.stages.recognise.PlateRecogniser` on every frame of a job.
+
+    Per camera it learns where the camera burns its own text into the frame
+    (:class:`~dashcam.domain.overlay.OverlayMask`): reads there are not reported.
+    """
 
     name = "plates"
 
@@ -41,13 +46,17 @@ class PlatesHandler:
         self._recogniser = PlateRecogniser(settings or load_settings())
         # the recogniser holds model sessions: one frame at a time through it
         self._lock = asyncio.Lock()
+        self._overlays: dict[str, OverlayMask] = {}
 
     async def handle(self, job: JobOffer, frames: list[bytes]) -> dict[str, Any]:
         plates: list[dict[str, Any]] = []
+        overlay = self._overlays.setdefault(job.service_id, OverlayMask())
         for frame_id, jpeg in zip(job.frames, frames, strict=True):
             image = decode_jpeg(jpeg)
             async with self._lock:
                 results = await asyncio.to_thread(self._recogniser.recognise, image)
+            overlay.observe(job.timestamp, [r.xyxy for r in results])
+            results = [r for r in results if not overlay.covers(r.xyxy)]
             plates.extend(
                 {
                     "frame": frame_id,

@@ -230,3 +230,44 @@ def test_plates_backend_reads_the_plate_in_a_synthetic_frame(
         assert result["plates"][0]["frame"] == job.frame_ids[0]
 
     asyncio.run(_with_worker(worker, body))
+
+
+def test_plates_backend_learns_each_cameras_overlay_and_keeps_reporting_plates() -> None:
+    import cv2
+
+    from dashcam.media.frames import road_frame
+    from dashcam.relay.messages import JobMetadata, JobOffer
+
+    handler = make_handler("plates")
+    base = road_frame(5, n_vehicles=1)
+    ((text, (x0, y0, x1, y1)),) = base.plates
+    plate = base.image[y0:y1, x0:x1].copy()
+
+    def frame(k: int) -> bytes:
+        img = base.image.copy()
+        img[y0:y1, x0:x1] = img[y0 - 40 : y1 - 40, x0:x1]  # hide the plate's old place
+        dy, dx = (k % 3) * 4 - 4, (k % 4) * 5  # the car ahead moves on screen
+        img[y0 + dy : y1 + dy, x0 + dx : x1 + dx] = plate
+        cv2.rectangle(img, (30, 660), (400, 712), (250, 250, 250), -1)
+        cv2.putText(img, "KH83YVD", (40, 705), cv2.FONT_HERSHEY_DUPLEX, 1.6, (20, 20, 20), 3)
+        return bytes(cv2.imencode(".jpg", img)[1].tobytes())
+
+    def offer(camera: str, k: int) -> JobOffer:
+        meta = JobMetadata(resolution="1280x720")
+        return JobOffer(
+            id=f"{camera}{k}", service_id=camera, timestamp=k * 0.5, frames=["f"], metadata=meta
+        )
+
+    async def run(camera: str, ks: range) -> list[list[str]]:
+        out = []
+        for k in ks:
+            result = await handler.handle(offer(camera, k), [frame(k)])
+            out.append([p["text"] for p in result["plates"]])
+        return out
+
+    seen = asyncio.run(run("front", range(12)))  # 6 s of one camera
+    assert all(text in texts for texts in seen)  # the moving plate, always
+    assert "KH83YVD" in seen[0]  # the burned-in text reads like a plate at first ...
+    assert all("KH83YVD" not in texts for texts in seen[-4:])  # ... until it is learned
+    other = asyncio.run(run("rear", range(1)))  # another camera learns on its own
+    assert "KH83YVD" in other[0]
