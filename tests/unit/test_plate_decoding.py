@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from dashcam.domain.plate_decoding import ALPHABET, CtcSteps, combine, decode, greedy
+from dashcam.domain.plate_decoding import ALPHABET, CtcSteps, PlateHints, combine, decode, greedy
 from dashcam.domain.plate_formats import FormatBook
 
 BOOK = FormatBook.from_mapping(
@@ -161,3 +161,24 @@ def test_combine_sums_posteriors_over_reads() -> None:
 def test_bad_step_shapes_are_refused(shape: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="expected shape"):
         CtcSteps(np.zeros(shape, np.float32))
+
+
+def test_a_readers_country_guess_settles_a_text_two_layouts_allow() -> None:
+    # RM44?BA: UK LLDDLLL reads Z, Italian LLDDDLL reads 2; the reader says Italy.
+    line = spaced(
+        {"R": 0.9}, {"M": 0.9}, {"4": 0.9}, {"4": 0.9}, {"Z": 0.5, "2": 0.5}, {"B": 0.9},
+        {"A": 0.9},
+    )  # fmt: skip
+    both = BOOK.select("it,gb")
+    assert decode(line, both, hints=PlateHints(countries={"it": 0.9, "gb": 0.1}))[0].text == (
+        "RM442BA"
+    )
+    assert decode(line, both, hints=PlateHints(countries={"gb": 0.9}))[0].text == "RM44ZBA"
+
+
+def test_a_plates_shape_weighs_its_jurisdictions() -> None:
+    # A 2:1 box is a North American plate: the US layout wins and writes its O as 0.
+    line = spaced({"O": 0.6, "0": 0.4}, {"B": 0.9}, {"C": 0.9}, {"1": 0.9}, {"2": 0.9},
+                  {"3": 0.9}, {"4": 0.9})  # fmt: skip
+    us_box = decode(line, BOOK.select("auto"), hints=PlateHints(aspect=2.0, sigma=0.25))
+    assert us_box[0].jurisdiction == "us-x" and us_box[0].text == "0BC1234"

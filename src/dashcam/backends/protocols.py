@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -21,13 +21,16 @@ class PlateRead:
 
     ``char_confidences`` is per character of ``text`` when the backend gives it;
     ``steps`` holds the recogniser's per-step probabilities of each line it read on the
-    crop (one per reading variant), which format-aware decoding uses instead of ``text``.
+    crop (one per reading variant), which format-aware decoding uses instead of ``text``
+    (a fixed-slot recogniser gives one step per slot, with blank steps between).
     """
 
     text: str
     confidence: float
     char_confidences: tuple[float, ...] = ()
     steps: tuple[CtcSteps, ...] = ()
+    #: The reader's own guess of the plate's country (ISO code -> probability), if any.
+    countries: Mapping[str, float] | None = None
 
 
 @runtime_checkable

@@ -25,7 +25,7 @@ Pure numpy; the probabilities come from a backend (see ``backends/rapidocr_reade
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,7 @@ from dashcam.domain.plate_text import confusable_with
 __all__ = [
     "ALPHABET",
     "CtcSteps",
-    "PlateShape",
+    "PlateHints",
     "TextCandidate",
     "combine",
     "decode",
@@ -53,6 +53,8 @@ _NEG = -1e9  # log of "impossible" that stays finite in sums
 _SURE_BLANK = 0.995
 #: Characters never more probable than this in any step are left out of the search.
 _MIN_CHAR_P = 1e-3
+#: Floor of a reader's country guess (a wrong guess costs at most this much).
+_MIN_COUNTRY_P = 0.02
 #: Layouts the exact search runs on; more are ranked by a cheap bound first.
 _EXACT_LAYOUTS = 16
 #: Log prior of a read that fits neither a layout nor a vanity plate of the selection.
@@ -112,17 +114,27 @@ class CtcSteps:
 
 
 @dataclass(frozen=True)
-class PlateShape:
-    """What the image says about the plate's shape: width/height of the box read, and how
-    much to trust it (``sigma``, in log aspect: ~0.25 for a tight crop, more for a
-    detector's box). Plates of jurisdictions whose plates have another shape cost more:
-    a 2:1 US plate is not read as a 4.7:1 European one."""
+class PlateHints:
+    """What else the image or the reader says about the plate, beyond its characters.
 
-    aspect: float
+    ``aspect`` is the width/height of the box read and ``sigma`` how much to trust it (in
+    log aspect: ~0.25 for a tight crop, more for a detector's box): jurisdictions whose
+    plates have another shape cost more (a 2:1 US plate is not read as a 4.7:1 European
+    one). ``countries`` is a reader's own guess of the plate's country (ISO code ->
+    probability, e.g. a recogniser with a region head): the others cost more.
+    """
+
+    aspect: float | None = None
     sigma: float = 0.3
+    countries: Mapping[str, float] | None = None
 
     def log_likelihood(self, j: Jurisdiction, lines: int = 1) -> float:
-        return j.aspect_log_likelihood(self.aspect, lines, self.sigma)
+        out = 0.0
+        if self.aspect is not None:
+            out += j.aspect_log_likelihood(self.aspect, lines, self.sigma)
+        if self.countries:
+            out += math.log(max(self.countries.get(j.country, 0.0), _MIN_COUNTRY_P))
+        return out
 
 
 @dataclass(frozen=True)
@@ -284,7 +296,7 @@ def _vanity_candidates(
     text: str,
     logp: float,
     confs: tuple[float, ...],
-    shape: PlateShape | None,
+    shape: PlateHints | None,
 ) -> list[TextCandidate]:
     """The greedy read kept as a plate fitting no layout, once per distinct fold of the
     selected jurisdictions that issue such plates, weighted by their prior share."""
@@ -309,7 +321,7 @@ def decode(
     steps: CtcSteps,
     selection: Selection,
     *,
-    shape: PlateShape | None = None,
+    hints: PlateHints | None = None,
     top_n: int = 5,
     length_slack: int = 1,
 ) -> list[TextCandidate]:
@@ -318,14 +330,14 @@ def decode(
     Layouts whose length is within ``length_slack`` of the greedy read's are searched
     (a dropped or an extra character at most that many). Texts reached by several
     layouts keep their best (layout, jurisdiction) and add up their probabilities.
-    ``shape`` weighs each jurisdiction by how well its plates' shape fits the box read.
+    ``hints`` weigh each jurisdiction (the plate's shape, a reader's country guess).
     With an unconstrained selection (``any``) the greedy read is the only candidate.
     """
     text, logp, confs = greedy(steps)
     if not selection.constrained:
         conf = float(np.mean(confs)) if confs else 0.0
         return [TextCandidate(text, logp, conf, confs)] if text else []
-    found = _vanity_candidates(selection, text, logp, confs, shape) if text else []
+    found = _vanity_candidates(selection, text, logp, confs, hints) if text else []
     table = _table(selection, len(text) - length_slack, len(text) + length_slack)
     if table is not None:
         lb, la = _compress(steps.probs)
@@ -339,7 +351,7 @@ def decode(
                 bound = _relaxed(lb, la, table, feasible) + table.best_prior[feasible]
                 feasible = feasible[np.argsort(-bound, kind="stable")[:_EXACT_LAYOUTS]]
             scores, trace = _viterbi(lb, la[:, cols], allowed[feasible], table.lengths[feasible])
-            found.extend(_paths(table, feasible, scores, trace, cols, top_n, shape))
+            found.extend(_paths(table, feasible, scores, trace, cols, top_n, hints))
     if not found and text:  # fits nothing the selection allows: kept, at the lowest rank
         conf = float(np.mean(confs)) if confs else 0.0
         found.append(TextCandidate(text, logp + _UNFIT_LOG_PRIOR, conf, confs))
@@ -436,7 +448,7 @@ def _paths(
     trace: _Trace,
     cols: NDArray[np.int64],
     top_n: int,
-    shape: PlateShape | None,
+    shape: PlateHints | None,
 ) -> list[TextCandidate]:
     """Candidates of the layouts whose best path (+ best prior) ranks in the top few."""
     ranked = scores + table.best_prior[feasible]

@@ -20,7 +20,7 @@ from dashcam.domain.detections import Detections
 from dashcam.domain.plate_choice import DETECTOR_ONLY, ReadEvidence, choose
 from dashcam.domain.plate_decoding import (
     CtcSteps,
-    PlateShape,
+    PlateHints,
     TextCandidate,
     combine,
     decode,
@@ -170,27 +170,28 @@ class PlateRecogniser:
         return self._detector
 
     def candidates(
-        self, read: PlateRead, shape: PlateShape | None = None, top_n: int = 5
+        self, read: PlateRead, hints: PlateHints | None = None, top_n: int = 5
     ) -> list[TextCandidate]:
         """The most probable texts of a read under the selected formats, best first."""
         if read.steps:
-            return combine([decode(s, self.selection, shape=shape) for s in read.steps], top_n)
+            return combine([decode(s, self.selection, hints=hints) for s in read.steps], top_n)
         if not read.text:
             return []
         steps = CtcSteps.from_text(read.text, max(min(read.confidence, 0.99), 0.5))
-        return decode(steps, self.selection, shape=shape, top_n=top_n)
+        return decode(steps, self.selection, hints=hints, top_n=top_n)
 
     def _result(
         self, read: PlateRead, xyxy: Sequence[float], score: float, sigma: float
     ) -> PlateResult:
         box = (float(xyxy[0]), float(xyxy[1]), float(xyxy[2]), float(xyxy[3]))
         w, h = box[2] - box[0], box[3] - box[1]
-        shape = PlateShape(w / h, sigma) if w > 0 and h > 0 else None
-        cands = self.candidates(read, shape)
+        aspect = w / h if w > 0 and h > 0 else None
+        hints = PlateHints(aspect, sigma, read.countries)
+        cands = self.candidates(read, hints)
         best = cands[0] if cands else None
         fit = 0.0
-        if shape is not None and self._aspects:
-            fit = max(-0.5 * (math.log(shape.aspect / a) / sigma) ** 2 for a in self._aspects)
+        if aspect is not None and self._aspects:
+            fit = max(-0.5 * (math.log(aspect / a) / sigma) ** 2 for a in self._aspects)
         return PlateResult(
             text=best.text if best else "",
             confidence=round(float(best.confidence if best else read.confidence), 4),
