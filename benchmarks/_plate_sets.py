@@ -8,8 +8,9 @@ is right for it, the plate texts and, where known, the plate boxes.
 - ``frames``: whole photos with plate boxes, no text (``plates-frames-dev/ol_*``);
 - ``scenes``: each US crop on the back of a car in a synthetic 1280x720 road scene;
 - ``countries``: plates of many jurisdictions rendered in their layouts, in scenes;
-- ``dashcam``: synthetic 1280x720 dashcam frames, 1-3 cars near and far, every other
-  frame at night (``media/frames.py``).
+- ``dashcam``: synthetic 1280x720 dashcam frames, 1-3 cars near and far (plates 35-165
+  px wide), every other pair at night, the camera rolled up to 4 degrees, blurred and
+  JPEG-compressed (``media/frames.py``).
 """
 
 from __future__ import annotations
@@ -150,7 +151,14 @@ def countries(per_country: int = 6, limit: int | None = None) -> Iterator[Item]:
 def dashcam(n: int = 240, limit: int | None = None) -> Iterator[Item]:
     """Road frames: seed ``i``, ``1 + i % 3`` cars, night on odd rows of each pair."""
     for i in range(n if limit is None else min(n, limit)):
-        frame = road_frame(7000 + i, n_vehicles=1 + i % 3, night=(i // 2) % 2 == 1)
+        frame = road_frame(
+            7000 + i,
+            n_vehicles=1 + i % 3,
+            night=(i // 2) % 2 == 1,
+            car_width_px=(70.0, 330.0),
+            roll_deg=4.0,
+            degrade=True,
+        )
         texts = tuple(t for t, _ in frame.plates)
         boxes = tuple((float(a), float(b), float(c), float(d)) for _, (a, b, c, d) in frame.plates)
         label = f"{'night' if frame.night else 'day'}:{i}"

@@ -63,12 +63,16 @@ def road_frame(
     n_vehicles: int = 2,
     car_width_px: tuple[float, float] = (90.0, 330.0),
     night: bool = False,
+    roll_deg: float = 0.0,
+    degrade: bool = False,
     resolution_wh: tuple[int, int] = (1280, 720),
 ) -> RoadFrame:
     """A 1280x720 (or ``resolution_wh``) road frame with 1-3 plated cars side by side.
 
     ``car_width_px`` bounds each car's on-screen width at 720p (the stylised plate is
-    half of it: 45-165 px wide by default). Same seed, same frame.
+    half of it: 45-165 px wide by default); ``roll_deg`` turns the frame by up to that
+    much (a camera not mounted level) and ``degrade`` adds blur and JPEG compression.
+    Same seed, same frame.
     """
     if not 1 <= n_vehicles <= 3:
         raise ValueError(f"n_vehicles must be 1..3, got {n_vehicles}")
@@ -95,12 +99,44 @@ def road_frame(
             visible.append(p)
     if night:
         _night(image, placed, rng)
+    boxes = [p.plate_xyxy for p in placed]
+    if roll_deg:
+        boxes = _roll(image, float(rng.uniform(-roll_deg, roll_deg)), boxes)
+    if degrade:
+        _degrade(image, rng)
+    where = dict(zip([id(p) for p in placed], boxes, strict=True))
     return RoadFrame(
         image,
-        tuple((p.vehicle.text, p.plate_xyxy) for p in visible),
+        tuple((p.vehicle.text, where[id(p)]) for p in visible),
         night,
-        tuple(p.plate_xyxy for p in placed if p not in visible),
+        tuple(where[id(p)] for p in placed if p not in visible),
     )
+
+
+def _roll(
+    image: NDArray[np.uint8], angle_deg: float, boxes: list[tuple[int, int, int, int]]
+) -> list[tuple[int, int, int, int]]:
+    """Turn the frame (a camera not mounted level) in place; the boxes' new bounds."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
+    np.copyto(image, cv2.warpAffine(image, m, (w, h), borderMode=cv2.BORDER_REFLECT))
+    out = []
+    for x0, y0, x1, y1 in boxes:
+        pts = np.array([[x0, y0, 1], [x1, y0, 1], [x1, y1, 1], [x0, y1, 1]], np.float64) @ m.T
+        out.append(
+            (int(pts[:, 0].min()), int(pts[:, 1].min()), int(pts[:, 0].max()), int(pts[:, 1].max()))
+        )
+    return out
+
+
+def _degrade(image: NDArray[np.uint8], rng: np.random.Generator) -> None:
+    """A cheap camera: a little blur and JPEG compression, in place."""
+    sigma = float(rng.uniform(0.4, 1.2))
+    blurred = cv2.GaussianBlur(image, (0, 0), sigma)
+    quality = int(rng.integers(45, 80))
+    ok, jpeg = cv2.imencode(".jpg", blurred, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if ok:
+        np.copyto(image, cv2.imdecode(jpeg, cv2.IMREAD_COLOR))
 
 
 def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
