@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         and mtime held still for one interval (a copy in progress is left alone until it
         is finished)."""
         from dashcam.server.incoming import FileState, settled
-        from dashcam.store.video_tasks import iter_videos
+        from dashcam.services.ingest import iter_videos
 
         with client(server_url, create=True) as c:
 

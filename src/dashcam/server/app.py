@@ -8,9 +8,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from dashcam.config import Settings
 from dashcam.errors import (
@@ -21,6 +19,7 @@ from dashcam.errors import (
     StoreError,
     TaskNotFound,
 )
+from dashcam.http_errors import error_responses, install_error_handlers
 from dashcam.server import dashboard, sightings, tasks, videos, workers
 from dashcam.server.deps import ServerState
 from dashcam.server.incoming import IncomingScanner
@@ -98,20 +97,9 @@ def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
     app.state.dashcam = st
     app.state.metrics = st.metrics
 
-    @app.exception_handler(DashcamError)
-    async def _dashcam_error(request: Request, exc: DashcamError) -> JSONResponse:
-        code = next((c for t, c in _STATUS if isinstance(exc, t)), 500)
-        return JSONResponse({"detail": str(exc)}, status_code=code)
+    install_error_handlers(app, _STATUS)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            parts.append(f"{loc}: {err.get('msg')}")
-        return JSONResponse({"detail": "; ".join(parts), "errors": exc.errors()}, status_code=422)
-
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], responses=error_responses(503))
     def health() -> dict[str, Any]:
         return {"status": "ok", "db_time_s": st.queue.now()}
 

@@ -17,6 +17,7 @@ import uvicorn
 
 from dashcam.config import Settings, load_settings
 from dashcam.domain.sighting import PlateObservation, Sighting
+from dashcam.media.synthetic import make_clip
 from dashcam.server.app import create_app
 from dashcam.server.deps import ServerState
 from dashcam.server.incoming import IncomingScanner, settled
@@ -82,6 +83,13 @@ def _wait(cond: Callable[[], Any], timeout_s: float = 10.0) -> Any:
     return got
 
 
+def _tiny_clip(folder: Path, name: str, seed: int) -> Path:
+    """A real, short, small video (distinct content per seed)."""
+    clip = make_clip(folder, name=name, seed=seed, duration_s=1.0, resolution_wh=(160, 120), fps=5)
+    clip.gps_path.unlink()
+    return clip.video_path
+
+
 def test_settled_needs_two_equal_scans() -> None:
     a, b = Path("/nas/a.mp4"), Path("/nas/b.mp4")
     assert settled({}, {a: (5, 1)}, set()) == []
@@ -96,14 +104,13 @@ def test_server_scan_of_incoming_queues_each_new_video_once(
     incoming = nas / "videos" / "incoming"
     incoming.mkdir(parents=True)
     srv = serve(nas_mount=nas, nas_scan_interval_s=0.1)
-    (incoming / "cam1").mkdir()
-    (incoming / "cam1" / "a.mp4").write_bytes(b"\x00video-a" * 1000)
+    _tiny_clip(incoming / "cam1", "a", 1)
     (incoming / "notes.txt").write_text("not a video")
     videos = _wait(lambda: srv.http.get("/videos").json())
     assert [v["path"] for v in videos] == [str((incoming / "cam1" / "a.mp4").resolve())]
     # The same content under another name is the same video: no second task.
     shutil.copy(incoming / "cam1" / "a.mp4", incoming / "copy.mp4")
-    (incoming / "b.mp4").write_bytes(b"\x01video-b" * 1000)
+    _tiny_clip(incoming, "b", 2)
     _wait(lambda: len(srv.http.get("/videos").json()) == 2)
     time.sleep(0.5)  # several more scans
     tasks = srv.http.get("/tasks", params={"task_type": H.value}).json()
@@ -119,12 +126,13 @@ def test_scanner_waits_for_a_file_to_stop_growing(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
     scanner = IncomingScanner(ResultsRepository(engine), TaskQueue(engine), tmp_path / "in")
     assert scanner.scan() == []  # no folder yet: nothing, no error
+    whole = _tiny_clip(tmp_path / "src", "rec", 3).read_bytes()
     (tmp_path / "in").mkdir()
-    f = tmp_path / "in" / "rec.mov"
-    f.write_bytes(b"a" * 100)
+    f = tmp_path / "in" / "rec.mp4"
+    f.write_bytes(whole[: len(whole) // 2])
     assert scanner.scan() == []  # first sight
     with f.open("ab") as fh:
-        fh.write(b"b" * 100)  # still being copied
+        fh.write(whole[len(whole) // 2 :])  # still being copied
     assert scanner.scan() == []
     (got,) = scanner.scan()
     assert got.task_id is not None and got.path == f.resolve()
