@@ -35,7 +35,8 @@ class ErrorBody(BaseModel):
 
 _MEANING = {
     400: "The body is not JSON the server can read",
-    401: "Missing or wrong API key",
+    401: "Missing or wrong API key (the relay: the worker is not registered)",
+    403: "Not yours: the job is claimed by another worker",
     404: "No such item",
     409: "Conflict: the lease was lost, or the item is not in a state that allows this",
     410: "Gone",

@@ -4,75 +4,21 @@ metrics per task type, workers' staleness."""
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-import uvicorn
+from server_helpers import ThreadServer
 
-from dashcam.config import Settings, load_settings
 from dashcam.domain.sighting import PlateObservation, Sighting
 from dashcam.media.synthetic import make_clip
-from dashcam.server.app import create_app
-from dashcam.server.deps import ServerState
 from dashcam.server.incoming import IncomingScanner, settled
 from dashcam.store.schema import VideoStatus
 from dashcam.store.task_schema import TaskType
 
-KEY = {"Authorization": "Bearer s3cret"}
 H = TaskType.HEAVY_PROCESS_VIDEO
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Server:
-    def __init__(self, settings: Settings) -> None:
-        self.url = f"http://127.0.0.1:{_free_port()}"
-        self.app = create_app(settings, sweep_interval_s=0.1)
-        port = int(self.url.rsplit(":", 1)[1])
-        cfg = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
-        self.server = uvicorn.Server(cfg)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)
-        self.http = httpx.Client(base_url=self.url, headers=KEY, timeout=10)
-
-    @property
-    def st(self) -> ServerState:
-        st: ServerState = self.app.state.dashcam
-        return st
-
-    def close(self) -> None:
-        self.http.close()
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., _Server]]:
-    started: list[_Server] = []
-
-    def start(**overrides: Any) -> _Server:
-        settings = load_settings(data_dir=tmp_path / "data", api_key="s3cret", **overrides)
-        srv = _Server(settings)
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        srv.close()
 
 
 def _wait(cond: Callable[[], Any], timeout_s: float = 10.0) -> Any:
@@ -98,7 +44,7 @@ def test_settled_needs_two_equal_scans() -> None:
 
 
 def test_server_scan_of_incoming_queues_each_new_video_once(
-    serve: Callable[..., _Server], tmp_path: Path
+    serve: Callable[..., ThreadServer], tmp_path: Path
 ) -> None:
     nas = tmp_path / "nas"
     incoming = nas / "videos" / "incoming"
@@ -161,7 +107,7 @@ def _sighting(video_id: str, plate: str, utc_ms: int, crop: str | None) -> Sight
 
 
 def test_sightings_filters_search_and_crops_stay_inside_the_output_root(
-    serve: Callable[..., _Server], tmp_path: Path
+    serve: Callable[..., ThreadServer], tmp_path: Path
 ) -> None:
     srv = serve()
     out = tmp_path / "data" / "heavy" / "v1"
@@ -198,7 +144,7 @@ def test_sightings_filters_search_and_crops_stay_inside_the_output_root(
 
 
 def test_metrics_count_claims_completions_and_lease_expiries_per_type(
-    serve: Callable[..., _Server],
+    serve: Callable[..., ThreadServer],
 ) -> None:
     srv = serve()
     srv.st.queue.lease_s = 0.2
@@ -222,7 +168,7 @@ def test_metrics_count_claims_completions_and_lease_expiries_per_type(
     assert stats["tasks"][H.value] == {"done": 1}
 
 
-def test_workers_report_heartbeats_and_go_stale(serve: Callable[..., _Server]) -> None:
+def test_workers_report_heartbeats_and_go_stale(serve: Callable[..., ThreadServer]) -> None:
     srv = serve(heartbeat_interval_s=0.1)
     srv.st.stale_after_s = 0.3
     beat = {"worker_id": "heavy-ws1-42", "kind": "heavy", "host": "ws1", "pid": 42}

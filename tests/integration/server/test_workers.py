@@ -38,7 +38,7 @@ def test_corrupt_video_fails_readably_is_retried_then_dead(tmp_path: Path) -> No
     repo = ResultsRepository(engine)
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
-    with pytest.raises(DecodeError, match="broken.mp4"):
+    with pytest.raises(DecodeError, match=r"broken\.mp4"):
         ingest_video(repo, queue, bad)  # refused at the door...
     # ...so this one broke after it was ingested (the NAS copy went bad)
     repo.upsert_video("broken", str(bad), status=VideoStatus.QUEUED)
