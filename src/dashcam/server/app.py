@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 
 from dashcam.config import Settings
 from dashcam.errors import (
+    ConfigError,
     DashcamError,
     InputError,
     LeaseLost,
@@ -109,6 +111,31 @@ def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
     app.include_router(sightings.router)
     app.include_router(dashboard.router)
     return app
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine reaches (``127.0.0.1``, ``::1``, ``localhost``).
+
+    >>> is_loopback("127.0.0.1"), is_loopback("[::1]"), is_loopback("0.0.0.0"), is_loopback("nas")
+    (True, True, False, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        return False
+
+
+def check_exposure(host: str, api_key: str | None, *, insecure_no_key: bool = False) -> None:
+    """Refuse to serve every video, crop and task to the network without a key."""
+    if is_loopback(host) or api_key or insecure_no_key:
+        return
+    raise ConfigError(
+        f"refusing to listen on {host} without an API key: set DASHCAM_API_KEY "
+        "(workers and dashboards then send it), or pass --insecure-no-key to serve "
+        "the network without one"
+    )
 
 
 def app_from_env() -> FastAPI:
