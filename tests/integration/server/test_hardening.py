@@ -65,7 +65,6 @@ def _claimed(srv: ThreadServer, video_id: str = "v1") -> str:
         ("POST", f"/tasks/{'9' * 5000}.abc/release", None),
         ("POST", f"/tasks/{HUGE}.abc/complete", {}),
         ("POST", f"/tasks/{HUGE}.abc/fail", {"error": "boom"}),
-        ("POST", "/videos/ingest", {"paths": ["/x"], "priority": 2**63}),
     ],
 )
 def test_finding1_out_of_range_integers_are_refused_not_500(
