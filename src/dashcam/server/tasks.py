@@ -148,7 +148,7 @@ async def complete(st: State, wire_id: WireId, body: Completion) -> dict[str, An
     names must lie in the server's heavy output root."""
     task_id, token = _fenced(wire_id)
     follow = [r.follow_up() for r in body.remote_tasks]
-    heavy = body.sightings is not None or body.metadata_path is not None
+    heavy = body.sightings is not None or body.metadata_path is not None  # file and row work
     # Reading metadata.json and writing many sightings is not work for the event loop.
     run = run_in_threadpool if heavy else functools.partial(run_store, st)
     done = await run(_complete, st, task_id, token, body, follow)
@@ -165,7 +165,9 @@ async def complete(st: State, wire_id: WireId, body: Completion) -> dict[str, An
 def _complete(
     st: ServerState, task_id: int, token: str, body: Completion, follow: list[FollowUp]
 ) -> Finished:
-    sightings = completion.sightings_of(body, st.settings.heavy_output)
+    s = st.settings
+    completion.check_paths(body, heavy_root=s.heavy_output, archive_root=s.archive)
+    sightings = completion.sightings_of(body)
     return completion.complete(
         st.queue, st.repo, task_id, token, body, follow, sightings=sightings, inherit_video=True
     )

@@ -32,13 +32,24 @@ log = logging.getLogger(__name__)
 H = TaskType.HEAVY_PROCESS_VIDEO
 
 
-def confined(path_text: str, root: Path, field: str) -> Path:
+def confined(path_text: str, root: Path, what: str) -> Path:
     """``path_text`` resolved (links followed) when it lies below ``root``, else
-    :class:`PathEscapeError` naming ``field``."""
+    :class:`PathEscapeError` naming ``what`` (a field and its root)."""
     path = Path(path_text).resolve()
     if root.resolve() not in path.parents:
-        raise PathEscapeError(f"{field} {path_text[:200]!r} is outside the heavy output root")
+        raise PathEscapeError(f"{what}: {path_text[:200]!r} is outside {root}")
     return path
+
+
+def check_paths(result: TaskResult, *, heavy_root: Path, archive_root: Path) -> None:
+    """The paths a remote worker reports must lie in the server's roots: heavy outputs
+    below ``heavy_root``, an archive below ``archive_root`` (else :class:`PathEscapeError`,
+    and no file is opened)."""
+    for field in ("metadata_path", "crops_dir", "output_dir"):
+        if (text := getattr(result, field)) is not None:
+            confined(text, heavy_root, f"{field} outside the heavy output root")
+    if result.archive_dir is not None:
+        confined(result.archive_dir, archive_root, "archive_dir outside the archive root")
 
 
 def load_sightings(metadata_path: Path) -> list[Sighting] | None:
@@ -56,14 +67,9 @@ def load_sightings(metadata_path: Path) -> list[Sighting] | None:
     return [s.to_domain(s.video_id) for s in doc.sightings]
 
 
-def sightings_of(result: TaskResult, heavy_root: Path | None = None) -> list[Sighting] | None:
+def sightings_of(result: TaskResult) -> list[Sighting] | None:
     """A heavy completion's sightings: its ``sightings`` list, else those of the
-    ``metadata.json`` at ``metadata_path`` (which must lie below ``heavy_root`` when
-    given), else None. Paths it names are checked the same way."""
-    if heavy_root is not None:
-        for field in ("metadata_path", "crops_dir", "output_dir"):
-            if (text := getattr(result, field)) is not None:
-                confined(text, heavy_root, field)
+    ``metadata.json`` at ``metadata_path``, else None."""
     if result.sightings is not None:
         return [s.to_domain(s.video_id) for s in result.sightings]
     if result.metadata_path is None:

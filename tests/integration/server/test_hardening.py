@@ -14,8 +14,13 @@ import httpx
 import pytest
 from server_helpers import ThreadServer
 
+from dashcam.store.database import make_engine
+from dashcam.store.results import ResultsRepository
 from dashcam.store.schema import VideoStatus
+from dashcam.store.task_queue import TaskQueue
 from dashcam.store.task_schema import TaskStatus, TaskType
+from dashcam.workers.base import ClaimedTask, Outcome, TaskContext, Worker
+from dashcam.workers.clients import DirectQueueClient
 from dashcam.workers.monitor import Monitor
 
 H = TaskType.HEAVY_PROCESS_VIDEO
@@ -158,9 +163,17 @@ def test_finding3_monitor_repairs_a_video_left_processing_by_a_two_step_completi
     assert monitor.repaired == 1  # nothing left to mend
 
 
-@pytest.mark.parametrize("field", ["metadata_path", "crops_dir", "output_dir"])
-def test_finding4_paths_outside_the_heavy_output_root_are_refused_unread(
-    serve: Callable[..., ThreadServer], tmp_path: Path, field: str
+@pytest.mark.parametrize(
+    ("field", "root"),
+    [
+        ("metadata_path", "heavy output root"),
+        ("crops_dir", "heavy output root"),
+        ("output_dir", "heavy output root"),
+        ("archive_dir", "archive root"),
+    ],
+)
+def test_finding4_paths_outside_the_servers_roots_are_refused_unread(
+    serve: Callable[..., ThreadServer], tmp_path: Path, field: str, root: str
 ) -> None:
     srv = serve()
     secret = tmp_path / "secret.json"
@@ -172,7 +185,7 @@ def test_finding4_paths_outside_the_heavy_output_root_are_refused_unread(
         wire = _claimed(srv, f"v{abs(hash(path)) % 10_000}")
         r = srv.http.post(f"/tasks/{wire}/complete", json={field: path})
         assert r.status_code == 422, r.text
-        assert "outside the heavy output root" in r.json()["detail"]
+        assert f"outside the {root}" in r.json()["detail"]
     assert srv.st.repo.list_sightings() == []
 
 
@@ -210,3 +223,24 @@ def test_finding5_every_error_answer_matches_the_documented_error_model(
     assert isinstance(bad["detail"], str) and bad["errors"][0]["loc"] == ["query", "limit"]
     assert srv.http.get("/videos/nope").json() == {"detail": "no video nope"}
     assert isinstance(httpx.get(srv.url + "/videos").json()["detail"], str)
+
+
+class _BadReport(Worker):
+    kind = "test"
+    task_types = (H,)
+
+    def handle(self, task: ClaimedTask, ctx: TaskContext) -> Outcome:
+        return Outcome(result={"elapsed_s": "fast"})
+
+
+def test_a_refused_completion_fails_the_task_with_the_reason(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    queue, repo = TaskQueue(engine, backoff_base_s=60), ResultsRepository(engine)
+    repo.upsert_video("v1", "/nas/v1.mp4", status=VideoStatus.QUEUED)
+    task_id = queue.enqueue(H, {"video_id": "v1", "raw_video": "/nas/v1.mp4"}, video_id="v1")
+    _BadReport(DirectQueueClient(queue, repo), poll_interval_s=0.05).run(until_idle=True)
+    task = queue.get(task_id or 0)
+    assert task is not None and task.status is TaskStatus.RETRY
+    assert "completion refused" in (task.error or "") and "elapsed_s" in (task.error or "")
+    video = repo.get_video("v1")
+    assert video is not None and video.status is VideoStatus.QUEUED
