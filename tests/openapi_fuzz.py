@@ -45,6 +45,7 @@ class FuzzReport:
     failures: dict[str, str] = field(default_factory=dict)  # "METHOD path mode" -> first failure
     statuses: dict[int, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # per operation and mode
+    sent: dict[str, int] = field(default_factory=dict)  # requests per "METHOD path"
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -86,6 +87,8 @@ def _checker(
         if prepare is not None:
             prepare(case)
         report.requests += 1
+        op = label.rsplit(" ", 1)[0]
+        report.sent[op] = report.sent.get(op, 0) + 1
         if _is_stream(case.operation):
             status, ctype = _send_stream(case, base_url, headers)
             report.statuses[status] = report.statuses.get(status, 0) + 1

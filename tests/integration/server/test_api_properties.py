@@ -77,8 +77,7 @@ def test_every_server_operation_answers_as_documented_and_never_5xx(server: str)
         server, headers={"Authorization": f"Bearer {KEY}"}, max_examples=20, budget_s=100
     )
     print(json.dumps({"server_fuzz": report.summary()}))
-    print(report.seconds)
-    assert report.operations >= 30
+    assert len(report.sent) == report.operations > 25  # every operation was sent requests
     assert report.requests >= 20 * report.operations  # the budget did not cut the run short
     assert report.server_errors == 0, report.failures
     assert not report.failures, json.dumps(report.failures, indent=1)
