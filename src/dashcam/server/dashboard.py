@@ -121,7 +121,7 @@ def session_state(request: Request) -> dict[str, bool]:
     }
 
 
-@router.post("/api/session", status_code=204)
+@router.post("/api/session", status_code=204, responses=error_responses(400))
 def sign_in(request: Request, body: SignIn) -> Response:
     """Sign this browser in with the API key: a session cookie, HttpOnly and SameSite."""
     want = server_state(request).settings.api_key

@@ -62,7 +62,7 @@ def sightings(
     ),
     min_confidence: float | None = Query(None, ge=0, le=1),
     limit: int = Query(1000, ge=1, le=10_000),
-    offset: int = Query(0, ge=0, description="Skip this many (page with limit)"),
+    offset: int = Query(0, ge=0, le=MAX_BIGINT, description="Skip this many (page with limit)"),
 ) -> list[dict[str, Any]]:
     """Sightings seen (UTC, from the GPS clock) between ``since`` and ``until``, in
     (video, first seen, id) order; page through more than ``limit`` with ``offset``."""

@@ -63,6 +63,7 @@ def _claimed(srv: ThreadServer, video_id: str = "v1") -> str:
         ("GET", f"/sightings/{HUGE}/crop", None),
         ("GET", f"/sightings?since_ms={HUGE}", None),
         ("GET", f"/sightings?until_ms=-{HUGE}", None),
+        ("GET", f"/sightings?offset={HUGE}", None),
         ("POST", "/workers/heartbeat", {"worker_id": "w", "kind": "heavy", "pid": 2**64}),
         ("POST", "/workers/heartbeat", {"worker_id": "w", "kind": "heavy", "task_id": 2**63}),
         ("POST", "/workers/heartbeat", {"worker_id": "w", "kind": "heavy", "state": "x" * 17}),
