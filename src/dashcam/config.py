@@ -212,6 +212,12 @@ def read_yaml_config(path: str | os.PathLike[str] | None) -> dict[str, Any]:
         data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
         raise ConfigError(f"{p}: config file not found") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{p}: is a folder, not a config file (DASHCAM_CONFIG)") from exc
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the config file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not a text (YAML) config file") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML") from exc
     if not isinstance(data, dict):

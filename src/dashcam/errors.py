@@ -6,6 +6,9 @@ cause chain in a line or two and exits non-zero, the HTTP layer maps them to sta
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 
 class DashcamError(Exception):
     """Base of every error dashcam raises on purpose."""
@@ -53,6 +56,15 @@ class LeaseLost(DashcamError):
 
 class PathEscapeError(InputError):
     """An id or relative path would leave its storage root."""
+
+
+def describe_fields(errors: Iterable[Mapping[str, Any]]) -> str:
+    """Validation errors (pydantic's ``errors()``) as one line: ``"a.b: msg; c: msg"``."""
+    parts = []
+    for err in errors:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+    return "; ".join(parts)
 
 
 def describe(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ from dashcam.cli.tables import sightings_table
 from dashcam.config import Settings
 from dashcam.errors import InputError
 from dashcam.pipeline.inline import VideoJob, VideoResult, process_videos
+from dashcam.pipeline.prepare import prepare
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".ts", ".mts", ".webm", ".h264", ".h265"}
 
@@ -43,6 +44,26 @@ def collect_jobs(inputs: list[Path], gps: Path | None) -> list[VideoJob]:
             "--gps names one track: use it with one video (or put X.gps next to X.mp4)"
         )
     return [VideoJob(video_path=v, gps_path=gps) for v in videos]
+
+
+def usable_jobs(
+    jobs: list[VideoJob], settings: Settings
+) -> tuple[list[VideoJob], list[InputError]]:
+    """The jobs whose video (and GPS track) pass the checks the executors make first, and
+    the errors of the others, each printed as it is found. One job alone fails at once."""
+    good: list[VideoJob] = []
+    refused: list[InputError] = []
+    for job in jobs:
+        try:
+            prepare(job, settings)
+        except InputError as exc:
+            if len(jobs) == 1:
+                raise
+            console.print(f"[red]skipped[/] {exc}")
+            refused.append(exc)
+        else:
+            good.append(job)
+    return good, refused
 
 
 class _Interrupts:
@@ -220,12 +241,16 @@ def register(app: typer.Typer) -> None:
         )
         if engine not in ("inline", "multiprocess"):
             raise InputError(f"--engine must be inline or multiprocess, not {engine!r}")
-        run_and_report(
-            collect_jobs(videos, gps),
-            settings,
-            workers=engine == "multiprocess",
-            drain_timeout_s=drain_timeout,
-        )
+        jobs, refused = usable_jobs(collect_jobs(videos, gps), settings)
+        if jobs:
+            run_and_report(
+                jobs, settings, workers=engine == "multiprocess", drain_timeout_s=drain_timeout
+            )
+        if refused:  # named again at the end, after the good ones' reports
+            raise InputError(
+                f"{len(refused)} of {len(jobs) + len(refused)} video(s) not processed: "
+                + "; ".join(str(e) for e in refused)
+            )
 
     @app.command()
     def demo(

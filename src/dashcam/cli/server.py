@@ -28,20 +28,38 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(
             1, "--workers", min=1, max=64, help="Server processes (they share the database)."
         ),
+        insecure_no_key: bool = typer.Option(
+            False,
+            "--insecure-no-key",
+            help="Listen on a non-loopback address without DASHCAM_API_KEY (anyone on the "
+            "network can read and change everything).",
+        ),
     ) -> None:
         """Run the central server: task queue API, videos, sightings, dashboard."""
         import uvicorn
 
-        from dashcam.server.app import create_app
+        from dashcam.server.app import check_exposure, create_app
 
         settings = settings_from(server_host=host, server_port=port)
+        check_exposure(settings.server_host, settings.api_key, insecure_no_key=insecure_no_key)
         console.print(
             f"dashcam server on http://{settings.server_host}:{settings.server_port} "
-            f"(database {settings.db_url}; API key "
-            f"{'required' if settings.api_key else 'not set'})"
+            f"({workers} process(es); database {settings.db_url}; API key "
+            f"{'required' if settings.api_key else 'NOT SET'})"
         )
+        if workers == 1:
+            uvicorn.run(
+                create_app(settings),
+                host=settings.server_host,
+                port=settings.server_port,
+                log_level="warning",
+            )
+            return
+        # Each process builds its app from the same environment (and DASHCAM_CONFIG file).
         uvicorn.run(
-            create_app(settings),
+            "dashcam.server.app:app_from_env",
+            factory=True,
+            workers=workers,
             host=settings.server_host,
             port=settings.server_port,
             log_level="warning",
@@ -60,8 +78,9 @@ def register(app: typer.Typer) -> None:
         at the same place (a shared folder). With --watch, a file is taken once its size
         and mtime held still for one interval (a copy in progress is left alone until it
         is finished)."""
+        from dashcam.media.decode import probe
         from dashcam.server.incoming import FileState, settled
-        from dashcam.store.video_tasks import iter_videos
+        from dashcam.services.ingest import iter_videos
 
         with client(server_url, create=True) as c:
 
@@ -75,8 +94,24 @@ def register(app: typer.Typer) -> None:
                         console.print(f"known  {row.video_id}  ({row.path})")
                 return new
 
+            def readable(files: list[Path]) -> tuple[list[Path], list[str]]:
+                """The files that decode (the check ``process`` makes), and why not the others."""
+                good, bad = [], []
+                for f in files:
+                    try:
+                        probe(f)
+                        good.append(f)
+                    except InputError as exc:
+                        bad.append(str(exc))
+                return good, bad
+
             if not watch:
-                console.print(f"{send(iter_videos(paths))} new video(s) queued")
+                good, bad = readable(iter_videos(paths))
+                for why in bad:
+                    console.print(f"[red]refused[/] {why}")
+                console.print(f"{send(good) if good else 0} new video(s) queued")
+                if bad:
+                    raise InputError(f"{len(bad)} file(s) not ingested: not readable videos")
                 return
             previous: dict[Path, FileState] = {}
             done: set[Path] = set()
@@ -93,9 +128,12 @@ def register(app: typer.Typer) -> None:
                             current[f] = (st.st_size, st.st_mtime_ns)
                     ready = settled(previous, current, done)
                     previous = current
-                    if ready:
-                        send(ready)
-                        done.update(ready)
+                    good, bad = readable(ready)
+                    for why in bad:
+                        console.print(f"[red]refused[/] {why}")
+                    if good:
+                        send(good)
+                    done.update(ready)  # refused ones too: they held still, they are complete
                     time.sleep(interval)
             except KeyboardInterrupt:
                 console.print("stopped watching")

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from dashcam.services.ingest import IngestResult
 from dashcam.store.results import StoredSighting, VideoRecord
 from dashcam.store.schema import VideoStatus
 from dashcam.store.status import SystemStatus
 from dashcam.store.task_records import Task
 from dashcam.store.task_schema import TaskStatus, TaskType
-from dashcam.store.video_tasks import IngestResult
 
 #: Sightings fetched per round trip when a command wants all of them.
 PAGE = 5000

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from dashcam.client.base import PAGE
 from dashcam.config import Settings
 from dashcam.errors import InputError
+from dashcam.services.ingest import IngestResult, ingest_video
 from dashcam.store.database import existing_engine, make_engine, where
 from dashcam.store.results import ResultsRepository, StoredSighting, VideoRecord
 from dashcam.store.schema import VideoStatus
@@ -17,7 +18,6 @@ from dashcam.store.status import SystemStatus, system_status
 from dashcam.store.task_queue import TaskQueue
 from dashcam.store.task_records import Task
 from dashcam.store.task_schema import TaskStatus, TaskType
-from dashcam.store.video_tasks import IngestResult, ingest_video
 
 
 def _missing(settings: Settings, exc: InputError) -> InputError:

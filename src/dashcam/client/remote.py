@@ -17,12 +17,12 @@ import httpx
 from dashcam.client.base import PAGE
 from dashcam.errors import ConfigError, InputError, StoreError
 from dashcam.output.metadata import gps_clock_from_dict, sighting_from_dict
+from dashcam.services.ingest import IngestResult
 from dashcam.store.results import StoredSighting, VideoRecord
 from dashcam.store.schema import VideoStatus
 from dashcam.store.status import SystemStatus, WorkerView
 from dashcam.store.task_records import Task
 from dashcam.store.task_schema import TaskStatus, TaskType
-from dashcam.store.video_tasks import IngestResult
 
 INGEST_TIMEOUT_S = 600.0  # the server hashes every new file before it answers
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# Also the OpenAPI pattern of id parameters (``..`` is refused separately).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+_ID_RE = re.compile(ID_PATTERN)
 
 
 def is_valid_id(value: str) -> bool:
     """True for ids safe to use as one path component.
 
-    >>> is_valid_id("front-2024-01-01_1"), is_valid_id("../etc"), is_valid_id("a/b")
+    >>> is_valid_id("front-2024-01-01_1"), is_valid_id("../etc"), is_valid_id("a\n")
     (True, False, False)
     """
-    return bool(_ID_RE.match(value)) and ".." not in value
+    return bool(_ID_RE.fullmatch(value)) and ".." not in value
 
 
 def slugify(text: str, max_len: int = 48) -> str:

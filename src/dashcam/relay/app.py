@@ -11,16 +11,17 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException, Request, WebSocket
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi import FastAPI, Header, HTTPException, Path, Request, WebSocket
+from fastapi.responses import Response, StreamingResponse
 
 from dashcam.errors import InputError
+from dashcam.http_errors import error_responses, install_error_handlers
 from dashcam.relay.cameras import Camera, CameraSpec, CameraStatus
 from dashcam.relay.connections import WorkerConnection
 from dashcam.relay.hub import FrameGone, NotRegistered, Relay, job_view
-from dashcam.relay.jobs import JobError
+from dashcam.relay.jobs import JobConflict, JobError, JobNotFound, NotJobOwner
 from dashcam.relay.messages import (
     AddServiceRequest,
     ClaimRequest,
@@ -35,6 +36,17 @@ from dashcam.relay.messages import (
 )
 
 _MAX_BAD_MESSAGES = 20  # then the socket is closed with 1008 (policy violation)
+_STATUS = (
+    (JobNotFound, 404),
+    (JobConflict, 409),
+    (NotJobOwner, 403),
+    (JobError, 400),
+    (NotRegistered, 401),
+    (FrameGone, 410),
+    (InputError, 422),
+)
+_JOB_ERRORS = error_responses(401, 403, 404, 409)
+Id = Annotated[str, Path(min_length=1, max_length=128)]
 
 
 def create_app(relay: Relay) -> FastAPI:
@@ -48,20 +60,9 @@ def create_app(relay: Relay) -> FastAPI:
         finally:
             await relay.stop()
 
-    app = FastAPI(title="dashcam relay", lifespan=lifespan)
+    app = FastAPI(title="dashcam relay", lifespan=lifespan, responses=error_responses(422))
     app.state.relay = relay
-
-    @app.exception_handler(JobError)
-    async def _job_error(_: Request, exc: JobError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
-
-    @app.exception_handler(NotRegistered)
-    async def _not_registered(_: Request, exc: NotRegistered) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=401)
-
-    @app.exception_handler(FrameGone)
-    async def _gone(_: Request, exc: FrameGone) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=410)
+    install_error_handlers(app, _STATUS)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -71,7 +72,7 @@ def create_app(relay: Relay) -> FastAPI:
     async def services() -> list[CameraStatus]:
         return relay.services()
 
-    @app.post("/services", status_code=201)
+    @app.post("/services", status_code=201, responses=error_responses(400, 409))
     async def add_service(body: AddServiceRequest) -> CameraStatus:
         try:
             cam = relay.add_camera(CameraSpec.parse(f"{body.name}={body.url}"))
@@ -79,14 +80,14 @@ def create_app(relay: Relay) -> FastAPI:
             raise HTTPException(409, str(exc)) from None
         return cam.status()
 
-    @app.post("/services/{service_id}/start")
-    async def start_service(service_id: str) -> CameraStatus:
+    @app.post("/services/{service_id}/start", responses=error_responses(404))
+    async def start_service(service_id: Id) -> CameraStatus:
         cam = _camera(relay, service_id)
         cam.start()
         return cam.status()
 
-    @app.post("/services/{service_id}/stop")
-    async def stop_service(service_id: str) -> CameraStatus:
+    @app.post("/services/{service_id}/stop", responses=error_responses(404))
+    async def stop_service(service_id: Id) -> CameraStatus:
         cam = _camera(relay, service_id)
         await asyncio.to_thread(cam.stop)
         return cam.status()
@@ -95,30 +96,38 @@ def create_app(relay: Relay) -> FastAPI:
     async def workers() -> list[dict[str, Any]]:
         return relay.worker_views()
 
-    @app.get("/jobs/{job_id}")
-    async def get_job(job_id: str) -> dict[str, Any]:
+    @app.get("/jobs/{job_id}", responses=error_responses(404))
+    async def get_job(job_id: Id) -> dict[str, Any]:
         return job_view(relay.jobs.get(job_id))
 
-    @app.post("/jobs/{job_id}/claim")
-    async def claim(job_id: str, body: ClaimRequest) -> dict[str, Any]:
+    @app.post("/jobs/{job_id}/claim", responses={**_JOB_ERRORS, **error_responses(400)})
+    async def claim(job_id: Id, body: ClaimRequest) -> dict[str, Any]:
         return job_view(relay.claim(job_id, body.worker_id))
 
-    @app.get("/jobs/{job_id}/frames/{frame_id}")
+    @app.get(
+        "/jobs/{job_id}/frames/{frame_id}",
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}}}, **_JOB_ERRORS, **error_responses(410)},
+    )
     async def frame(
-        job_id: str, frame_id: str, x_worker_key: str | None = Header(None)
+        job_id: Id, frame_id: Id, x_worker_key: str | None = Header(None, max_length=256)
     ) -> Response:
         jpeg = relay.frame(job_id, frame_id, x_worker_key)
         return Response(jpeg, media_type="image/jpeg")
 
-    @app.post("/jobs/{job_id}/complete")
-    async def complete(job_id: str, body: CompleteRequest) -> dict[str, Any]:
+    @app.post("/jobs/{job_id}/complete", responses={**_JOB_ERRORS, **error_responses(400)})
+    async def complete(job_id: Id, body: CompleteRequest) -> dict[str, Any]:
         return job_view(relay.complete(job_id, body.worker_id, body.result))
 
-    @app.post("/jobs/{job_id}/fail")
-    async def fail(job_id: str, body: FailRequest) -> dict[str, Any]:
+    @app.post("/jobs/{job_id}/fail", responses={**_JOB_ERRORS, **error_responses(400)})
+    async def fail(job_id: Id, body: FailRequest) -> dict[str, Any]:
         return job_view(relay.fail(job_id, body.worker_id, body.error))
 
-    @app.get("/results/stream")
+    @app.get(
+        "/results/stream",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
     async def results_stream(request: Request) -> StreamingResponse:
         queue = relay.subscribe()
 

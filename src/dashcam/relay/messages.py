@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from dashcam.errors import InputError
+from dashcam.services.task_results import plain_json
 
 WORKER_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
 
@@ -119,6 +120,12 @@ class CompleteRequest(_Strict):
     worker_id: str = Field(pattern=WORKER_ID_PATTERN)
     result: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _result_is_plain_json(self) -> CompleteRequest:
+        if not plain_json(self.result):
+            raise ValueError("result: not plain JSON (NaN, Infinity, too deep)")
+        return self
+
 
 class FailRequest(_Strict):
     worker_id: str = Field(pattern=WORKER_ID_PATTERN)
@@ -141,6 +148,8 @@ def parse_worker_message(
         raise WireError("message_too_large", f"{len(text)} bytes > {max_bytes}")
     try:
         raw = json.loads(text)
+    except RecursionError:  # nested deeper than the parser goes
+        raise WireError("invalid_json", "nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise WireError("invalid_json", str(exc)) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from dashcam.config import Settings
 from dashcam.errors import (
+    ConfigError,
     DashcamError,
     InputError,
     LeaseLost,
@@ -21,6 +21,7 @@ from dashcam.errors import (
     StoreError,
     TaskNotFound,
 )
+from dashcam.http_errors import error_responses, install_error_handlers
 from dashcam.server import dashboard, sightings, tasks, videos, workers
 from dashcam.server.deps import ServerState
 from dashcam.server.incoming import IncomingScanner
@@ -98,20 +99,9 @@ def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
     app.state.dashcam = st
     app.state.metrics = st.metrics
 
-    @app.exception_handler(DashcamError)
-    async def _dashcam_error(request: Request, exc: DashcamError) -> JSONResponse:
-        code = next((c for t, c in _STATUS if isinstance(exc, t)), 500)
-        return JSONResponse({"detail": str(exc)}, status_code=code)
+    install_error_handlers(app, _STATUS)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            parts.append(f"{loc}: {err.get('msg')}")
-        return JSONResponse({"detail": "; ".join(parts), "errors": exc.errors()}, status_code=422)
-
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], responses=error_responses(503))
     def health() -> dict[str, Any]:
         return {"status": "ok", "db_time_s": st.queue.now()}
 
@@ -121,6 +111,31 @@ def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
     app.include_router(sightings.router)
     app.include_router(dashboard.router)
     return app
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine reaches (``127.0.0.1``, ``::1``, ``localhost``).
+
+    >>> is_loopback("127.0.0.1"), is_loopback("[::1]"), is_loopback("0.0.0.0"), is_loopback("nas")
+    (True, True, False, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to any interface
+        return False
+
+
+def check_exposure(host: str, api_key: str | None, *, insecure_no_key: bool = False) -> None:
+    """Refuse to serve every video, crop and task to the network without a key."""
+    if is_loopback(host) or api_key or insecure_no_key:
+        return
+    raise ConfigError(
+        f"refusing to listen on {host} without an API key: set DASHCAM_API_KEY "
+        "(workers and dashboards then send it), or pass --insecure-no-key to serve "
+        "the network without one"
+    )
 
 
 def app_from_env() -> FastAPI:

@@ -20,14 +20,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from dashcam.domain.ids import is_valid_id
+from dashcam.domain.ids import ID_PATTERN, is_valid_id
 from dashcam.errors import PathEscapeError
+from dashcam.http_errors import error_responses
 from dashcam.server import session
 from dashcam.server.deps import ServerState, check_key, require_key, server_state, state
 from dashcam.server.live import LiveFeed, match_json
@@ -48,7 +50,7 @@ _MEDIA = {
 _feed_lock = threading.Lock()  # guards the lazy creation of an app's LiveFeed
 _metrics_lock = threading.Lock()  # gauges are cleared and refilled at each scrape
 
-router = APIRouter(tags=["dashboard"])
+router = APIRouter(tags=["dashboard"], responses=error_responses(401, 422, 503))
 State = Annotated[ServerState, Depends(state)]
 
 
@@ -119,7 +121,7 @@ def session_state(request: Request) -> dict[str, bool]:
     }
 
 
-@router.post("/api/session", status_code=204)
+@router.post("/api/session", status_code=204, responses=error_responses(400))
 def sign_in(request: Request, body: SignIn) -> Response:
     """Sign this browser in with the API key: a session cookie, HttpOnly and SameSite."""
     want = server_state(request).settings.api_key
@@ -159,8 +161,14 @@ def _live_key(request: Request, key: str | None) -> None:
     check_key(request)
 
 
-@router.get("/api/live", response_class=StreamingResponse)
-async def live(request: Request, key: str | None = None) -> StreamingResponse:
+@router.get(
+    "/api/live",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def live(
+    request: Request, key: Annotated[str | None, Query(max_length=1024)] = None
+) -> StreamingResponse:
     """Server-sent events: one ``live`` event every ~1.5 s with workers, queue counts,
     backlog, throughput per minute, recent failures and watchlist matches."""
     _live_key(request, key)
@@ -197,8 +205,14 @@ def page_config(st: State) -> dict[str, Any]:
     }
 
 
-@router.get("/api/videos/{video_id}/track", dependencies=[Depends(require_key)])
-def video_track(st: State, video_id: str) -> dict[str, Any]:
+@router.get(
+    "/api/videos/{video_id}/track",
+    dependencies=[Depends(require_key)],
+    responses=error_responses(404),
+)
+def video_track(
+    st: State, video_id: Annotated[str, PathParam(pattern=ID_PATTERN)]
+) -> dict[str, Any]:
     """The video's GPS track as ``[[t_ms, lat, lon], ...]``: the stored one, else the
     ``track`` of its ``metadata.json`` (output or archive folder), else empty."""
     if not is_valid_id(video_id):
@@ -232,22 +246,31 @@ def watchlist(st: State) -> dict[str, Any]:
     }
 
 
-@router.post("/api/watchlist", dependencies=[Depends(require_key)])
+@router.post("/api/watchlist", dependencies=[Depends(require_key)], responses=error_responses(400))
 def watch(st: State, req: WatchRequest) -> dict[str, Any]:
     """Watch a plate (normalised: ``ab-12 cde`` is ``AB12CDE``); again updates its note."""
     e = _watchlist(st).add(req.plate, note=req.note, max_distance=req.max_distance)
     return entry_json(e)
 
 
-@router.delete("/api/watchlist/{plate}", dependencies=[Depends(require_key)])
-def unwatch(st: State, plate: str) -> dict[str, Any]:
+@router.delete(
+    "/api/watchlist/{plate}", dependencies=[Depends(require_key)], responses=error_responses(404)
+)
+def unwatch(
+    st: State, plate: Annotated[str, PathParam(min_length=1, max_length=64)]
+) -> dict[str, Any]:
     if not _watchlist(st).remove(plate):
         raise HTTPException(404, f"plate {plate!r} is not on the watchlist")
     return {"plate": plate, "removed": True}
 
 
 # --- Prometheus --------------------------------------------------------------------------
-@router.get("/metrics", dependencies=[Depends(require_key)], response_class=Response)
+@router.get(
+    "/metrics",
+    dependencies=[Depends(require_key)],
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}},
+)
 def metrics(st: State) -> Response:
     """Prometheus text exposition. Needs the bearer key when one is set (Prometheus:
     ``authorization: {credentials: <key>}`` in the scrape config)."""

@@ -15,10 +15,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dashcam.errors import DashcamError
+from dashcam.errors import DashcamError, DecodeError
+from dashcam.services.ingest import VIDEO_SUFFIXES, IngestResult, ingest_video
 from dashcam.store.results import ResultsRepository
 from dashcam.store.task_queue import TaskQueue
-from dashcam.store.video_tasks import VIDEO_SUFFIXES, IngestResult, ingest_video
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class IncomingScanner:
     folder: Path
     _previous: dict[Path, FileState] = field(default_factory=dict)
     _done: set[Path] = field(default_factory=set)
+    _refused: dict[Path, FileState] = field(default_factory=dict)  # not a video, as it was
 
     def _states(self) -> dict[Path, FileState]:
         out: dict[Path, FileState] = {}
@@ -70,8 +71,14 @@ class IncomingScanner:
         self._done &= set(current)  # a file removed and put back is looked at again
         out = []
         for path in ready:
+            if self._refused.get(path) == current[path]:
+                continue  # refused once; looked at again when it changes
             try:
                 out.append(ingest_video(self.repo, self.queue, path))
+            except DecodeError as exc:
+                log.warning("incoming: %s not ingested: %s", path, exc)
+                self._refused[path] = current[path]
+                continue
             except (OSError, DashcamError) as exc:
                 log.warning("incoming: %s not ingested: %s", path, exc)
                 continue

@@ -7,15 +7,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from dashcam.errors import PathEscapeError
+from dashcam.http_errors import error_responses
 from dashcam.output.metadata import sighting_to_dict
 from dashcam.server.deps import ServerState, require_key, state
 from dashcam.store.results import StoredSighting
+from dashcam.store.schema import MAX_BIGINT, MAX_INT
 
-router = APIRouter(dependencies=[Depends(require_key)], tags=["sightings"])
+router = APIRouter(
+    dependencies=[Depends(require_key)],
+    tags=["sightings"],
+    responses=error_responses(401, 422, 503),
+)
 State = Annotated[ServerState, Depends(state)]
+SightingId = Annotated[int, PathParam(ge=1, le=MAX_INT)]
+PLATE_CHARS = 32  # the longest plate text stored
 
 
 def epoch_ms(t: datetime | None) -> int | None:
@@ -41,15 +50,19 @@ def sighting_json(s: StoredSighting, distance: float | None = None) -> dict[str,
 @router.get("/sightings")
 def sightings(
     st: State,
-    plate: str | None = None,
-    video_id: str | None = None,
+    plate: Annotated[str | None, Query(max_length=PLATE_CHARS)] = None,
+    video_id: Annotated[str | None, Query(max_length=128)] = None,
     since: datetime | None = Query(None, description="ISO time, e.g. 2024-05-01T08:00:00Z"),
     until: datetime | None = Query(None, description="ISO time (a naive time is UTC)"),
-    since_ms: int | None = Query(None, description="Epoch ms; overrides since"),
-    until_ms: int | None = Query(None, description="Epoch ms; overrides until"),
+    since_ms: int | None = Query(
+        None, ge=-MAX_BIGINT, le=MAX_BIGINT, description="Epoch ms; overrides since"
+    ),
+    until_ms: int | None = Query(
+        None, ge=-MAX_BIGINT, le=MAX_BIGINT, description="Epoch ms; overrides until"
+    ),
     min_confidence: float | None = Query(None, ge=0, le=1),
     limit: int = Query(1000, ge=1, le=10_000),
-    offset: int = Query(0, ge=0, description="Skip this many (page with limit)"),
+    offset: int = Query(0, ge=0, le=MAX_BIGINT, description="Skip this many (page with limit)"),
 ) -> list[dict[str, Any]]:
     """Sightings seen (UTC, from the GPS clock) between ``since`` and ``until``, in
     (video, first seen, id) order; page through more than ``limit`` with ``offset``."""
@@ -65,16 +78,20 @@ def sightings(
     return [sighting_json(s) for s in rows]
 
 
-@router.get("/sightings/{sighting_id}")
-def sighting(st: State, sighting_id: int) -> dict[str, Any]:
+@router.get("/sightings/{sighting_id}", responses=error_responses(404))
+def sighting(st: State, sighting_id: SightingId) -> dict[str, Any]:
     s = st.repo.get_sighting(sighting_id)
     if s is None:
         raise HTTPException(404, f"no sighting {sighting_id}")
     return sighting_json(s)
 
 
-@router.get("/sightings/{sighting_id}/crop", response_class=FileResponse)
-def sighting_crop(st: State, sighting_id: int) -> FileResponse:
+@router.get(
+    "/sightings/{sighting_id}/crop",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}}, **error_responses(404)},
+)
+def sighting_crop(st: State, sighting_id: SightingId) -> FileResponse:
     """The sighting's best crop, from the archive when the video was archived."""
     s = st.repo.get_sighting(sighting_id)
     if s is None or not s.sighting.best_crop_path:
@@ -87,7 +104,11 @@ def sighting_crop(st: State, sighting_id: int) -> FileResponse:
     path = (root / s.sighting.best_crop_path).resolve()
     if root not in path.parents:
         raise PathEscapeError(f"crop path {s.sighting.best_crop_path!r} escapes {root}")
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError:  # a name the file system cannot hold
+        found = False
+    if not found:
         raise HTTPException(404, f"crop file missing: {path.name}")
     return FileResponse(path, media_type="image/jpeg")
 
@@ -95,7 +116,7 @@ def sighting_crop(st: State, sighting_id: int) -> FileResponse:
 @router.get("/plates/search")
 def plate_search(
     st: State,
-    q: str = Query(min_length=1, max_length=32),
+    q: str = Query(min_length=1, max_length=PLATE_CHARS),
     max_distance: float = Query(1.0, ge=0, le=4),
 ) -> list[dict[str, Any]]:
     """Fuzzy search (confusable pairs O/0, I/1, B/8, S/5... cost less), closest first."""
@@ -103,7 +124,9 @@ def plate_search(
 
 
 @router.get("/plates/{plate}")
-def plate_page(st: State, plate: str) -> dict[str, Any]:
+def plate_page(
+    st: State, plate: Annotated[str, PathParam(min_length=1, max_length=PLATE_CHARS)]
+) -> dict[str, Any]:
     """Every sighting of one plate across all videos."""
     rows = st.repo.list_sightings(plate=plate.upper())
     return {

@@ -3,29 +3,35 @@ endpoints for tasks and workers."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
 
-from dashcam.errors import LeaseLost
+from dashcam.domain.ids import ID_PATTERN
+from dashcam.errors import LeaseLost, describe_fields
+from dashcam.http_errors import error_responses
 from dashcam.server.deps import ServerState, iso, require_key, run_store, state
 from dashcam.server.workers import workers_json
+from dashcam.services import completion
+from dashcam.services.task_results import TaskResult, plain_json
+from dashcam.store.schema import MAX_BIGINT
 from dashcam.store.status import queue_stats as count_tasks
 from dashcam.store.task_records import Finished, FollowUp, Task, parse_wire_id
-from dashcam.store.task_schema import TaskStatus, TaskType
-from dashcam.store.video_tasks import (
-    compact_result,
-    on_claimed,
-    on_completed,
-    on_failed,
-    replay_needs_apply,
-)
+from dashcam.store.task_schema import TaskStatus, TaskType, validate_payload
 
-router = APIRouter(dependencies=[Depends(require_key)], tags=["tasks"])
+router = APIRouter(
+    dependencies=[Depends(require_key)], tags=["tasks"], responses=error_responses(401, 422, 503)
+)
 State = Annotated[ServerState, Depends(state)]
+WireId = Annotated[
+    str, Path(min_length=1, max_length=128, description="`<id>.<lease token>` from /tasks/next")
+]
+TaskId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
+MAX_PRIORITY = 1_000_000
 
 
 def task_json(t: Task) -> dict[str, Any]:
@@ -52,25 +58,39 @@ def task_json(t: Task) -> dict[str, Any]:
 
 
 class RemoteTask(BaseModel):
+    """A follow-up task named by a completion; its payload must fit its task type."""
+
     model_config = ConfigDict(extra="allow")
     task_type: TaskType
     payload: dict[str, Any] | None = None
     inputs: dict[str, Any] | None = None
-    priority: int = 0
-    video_id: str | None = None
+    priority: int = Field(0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
+    video_id: str | None = Field(None, pattern=ID_PATTERN)
+
+    @model_validator(mode="after")
+    def _payload_fits_its_type(self) -> RemoteTask:
+        data = self.payload or self.inputs or {}
+        if not plain_json(data):
+            raise ValueError("payload: not plain JSON (NaN, Infinity, too deep)")
+        try:
+            validate_payload(self.task_type, data)
+        except ValidationError as exc:
+            raise ValueError(
+                f"payload does not fit {self.task_type.value}: {describe_fields(exc.errors())}"
+            ) from None
+        return self
+
+    def follow_up(self) -> FollowUp:
+        return FollowUp(
+            self.task_type, self.payload or self.inputs or {}, self.priority, self.video_id
+        )
 
 
-class Completion(BaseModel):
-    """The seed completion payload; unknown fields are kept in the task's result."""
+class Completion(TaskResult):
+    """The seed completion payload: a task result plus ``remote_tasks`` (follow-ups).
+    Validated whole before anything is written; unknown fields are kept in the result."""
 
-    model_config = ConfigDict(extra="allow")
-    video_id: str | None = None
-    task_id: str | None = None
-    metadata_path: str | None = None
-    crops_dir: str | None = None
-    detections: list[dict[str, Any]] = Field(default_factory=list)
-    model_info: dict[str, Any] = Field(default_factory=dict)
-    remote_tasks: list[RemoteTask] = Field(default_factory=list)
+    remote_tasks: list[RemoteTask] = Field(default_factory=list, max_length=100)
 
 
 class Failure(BaseModel):
@@ -88,9 +108,15 @@ def _fenced(wire_id: str) -> tuple[int, str]:
 # The worker protocol's endpoints are ``async``: their queue calls go through
 # ``run_store`` (inline on SQLite, thread pool on PostgreSQL).
 @router.get("/tasks/next", responses={204: {"description": "No task is ready"}})
-async def next_task(st: State, task_type: TaskType, worker_id: str | None = None) -> Any:
+async def next_task(
+    st: State,
+    task_type: TaskType,
+    worker_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+) -> Any:
     """Claim the next task of ``task_type`` (204 when there is none)."""
-    tasks = await run_store(st, _claim, st, task_type, worker_id or "http-worker")
+    tasks = await run_store(
+        st, completion.claim, st.queue, st.repo, [task_type], worker_id or "http-worker"
+    )
     if not tasks:
         return Response(status_code=204)
     t = tasks[0]
@@ -109,71 +135,56 @@ async def next_task(st: State, task_type: TaskType, worker_id: str | None = None
     }
 
 
-def _claim(st: ServerState, task_type: TaskType, worker_id: str) -> list[Task]:
-    tasks = st.queue.claim([task_type], worker_id)
-    for t in tasks:
-        on_claimed(st.repo, t.task_type, t.video_id)
-    return tasks
-
-
-@router.post("/tasks/{wire_id}/heartbeat")
-async def heartbeat(st: State, wire_id: str) -> dict[str, Any]:
+@router.post("/tasks/{wire_id}/heartbeat", responses=error_responses(404, 409))
+async def heartbeat(st: State, wire_id: WireId) -> dict[str, Any]:
     task_id, token = _fenced(wire_id)
     return {"lease_expires_at": iso(await run_store(st, st.queue.heartbeat, task_id, token))}
 
 
-@router.post("/tasks/{wire_id}/complete")
-async def complete(st: State, wire_id: str, body: Completion) -> dict[str, Any]:
-    """Finish a claimed task; ``remote_tasks`` become its follow-up tasks (once)."""
+@router.post("/tasks/{wire_id}/complete", responses=error_responses(400, 404, 409))
+async def complete(st: State, wire_id: WireId, body: Completion) -> dict[str, Any]:
+    """Finish a claimed task: its state, its video's state, the sightings and the
+    follow-up tasks (``remote_tasks``, once) commit together or not at all. Paths it
+    names must lie in the server's heavy output root."""
     task_id, token = _fenced(wire_id)
-    follow = [
-        FollowUp(r.task_type, r.payload or r.inputs or {}, r.priority, r.video_id)
-        for r in body.remote_tasks
-    ]
-    result = body.model_dump(exclude={"remote_tasks"})
-    done = await run_store(
-        st, st.queue.finish, task_id, token, compact_result(result), follow, inherit_video=True
-    )
-    if done.video_id:
-        # Reads metadata.json and writes the video's sightings: not for the event loop.
-        await run_in_threadpool(_apply_completion, st, done, result)
+    follow = [r.follow_up() for r in body.remote_tasks]
+    heavy = body.sightings is not None or body.metadata_path is not None  # file and row work
+    # Reading metadata.json and writing many sightings is not work for the event loop.
+    run = run_in_threadpool if heavy else functools.partial(run_store, st)
+    done = await run(_complete, st, task_id, token, body, follow)
     if not done.replay:
         st.metrics.completions.labels(done.task_type.value).inc()
         if done.task_type is TaskType.HEAVY_PROCESS_VIDEO:
-            st.metrics.frames_processed.inc(int(result.get("frames_processed") or 0))
-            st.metrics.plates_read.inc(len(result.get("sightings") or []))
-            if result.get("elapsed_s"):
-                st.metrics.processing_seconds.observe(float(result["elapsed_s"]))
+            st.metrics.frames_processed.inc(body.frames_processed or 0)
+            st.metrics.plates_read.inc(len(body.sightings or []))
+            if body.elapsed_s:
+                st.metrics.processing_seconds.observe(body.elapsed_s)
     return {"task_id": task_id, "status": "done", "follow_ups": done.follow_ups}
 
 
-def _apply_completion(st: ServerState, done: Finished, result: dict[str, Any]) -> None:
-    # A replay (the client retried) is applied only if the first delivery never was.
-    if not done.replay or replay_needs_apply(st.repo, done.task_type, done.video_id):
-        on_completed(st.repo, done.task_type, done.video_id, result)
+def _complete(
+    st: ServerState, task_id: int, token: str, body: Completion, follow: list[FollowUp]
+) -> Finished:
+    s = st.settings
+    completion.check_paths(body, heavy_root=s.heavy_output, archive_root=s.archive)
+    sightings = completion.sightings_of(body)
+    return completion.complete(
+        st.queue, st.repo, task_id, token, body, follow, sightings=sightings, inherit_video=True
+    )
 
 
-@router.post("/tasks/{wire_id}/fail")
-async def fail(st: State, wire_id: str, body: Failure) -> dict[str, Any]:
+@router.post("/tasks/{wire_id}/fail", responses=error_responses(400, 404, 409))
+async def fail(st: State, wire_id: WireId, body: Failure) -> dict[str, Any]:
     task_id, token = _fenced(wire_id)
-    task = await run_store(st, st.queue.get, task_id)
-    status = await run_store(st, st.queue.fail, task_id, token, body.error, retry=body.retry)
-    if task is not None:
-        st.metrics.failures.labels(task.task_type.value).inc()
-        await run_store(
-            st,
-            on_failed,
-            st.repo,
-            task.task_type,
-            task.video_id,
-            body.error,
-            status is TaskStatus.DEAD,
-        )
-    return {"task_id": task_id, "status": status.value}
+    failed = await run_store(
+        st, completion.fail, st.queue, st.repo, task_id, token, body.error, retry=body.retry
+    )
+    st.metrics.failures.labels(failed.task_type.value).inc()
+    return {"task_id": task_id, "status": failed.status.value}
 
 
-@router.post("/tasks/{wire_id}/release")
-async def release(st: State, wire_id: str) -> dict[str, Any]:
+@router.post("/tasks/{wire_id}/release", responses=error_responses(404, 409))
+async def release(st: State, wire_id: WireId) -> dict[str, Any]:
     task_id, token = _fenced(wire_id)
     await run_store(st, st.queue.release, task_id, token)
     return {"task_id": task_id, "status": "queued"}
@@ -184,7 +195,7 @@ def list_tasks(
     st: State,
     status: TaskStatus | None = None,
     task_type: TaskType | None = None,
-    video_id: str | None = None,
+    video_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     return [
@@ -195,23 +206,23 @@ def list_tasks(
     ]
 
 
-@router.get("/tasks/{task_id}")
-def get_task(st: State, task_id: int) -> dict[str, Any]:
+@router.get("/tasks/{task_id}", responses=error_responses(404))
+def get_task(st: State, task_id: TaskId) -> dict[str, Any]:
     t = st.queue.get(task_id)
     if t is None:
         raise HTTPException(404, f"no task {task_id}")
     return task_json(t)
 
 
-@router.post("/tasks/{task_id}/cancel")
-def cancel(st: State, task_id: int) -> dict[str, Any]:
+@router.post("/tasks/{task_id}/cancel", responses=error_responses(409))
+def cancel(st: State, task_id: TaskId) -> dict[str, Any]:
     if not st.queue.cancel(task_id):
         raise HTTPException(409, f"task {task_id} is not queued, waiting or running")
     return {"task_id": task_id, "status": "cancelled"}
 
 
-@router.post("/tasks/{task_id}/requeue")
-def requeue(st: State, task_id: int) -> dict[str, Any]:
+@router.post("/tasks/{task_id}/requeue", responses=error_responses(409))
+def requeue(st: State, task_id: TaskId) -> dict[str, Any]:
     if not st.queue.requeue(task_id):
         raise HTTPException(409, f"task {task_id} is not dead or cancelled")
     return {"task_id": task_id, "status": "queued"}

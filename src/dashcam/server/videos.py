@@ -6,25 +6,34 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from dashcam.domain.ids import is_valid_id
-from dashcam.errors import PathEscapeError
+from dashcam.domain.ids import ID_PATTERN, is_valid_id
+from dashcam.errors import InputError, PathEscapeError
+from dashcam.http_errors import error_responses
+from dashcam.media.decode import probe
 from dashcam.output.metadata import gps_clock_to_dict
 from dashcam.server.deps import ServerState, require_key, state
 from dashcam.server.sightings import sighting_json
-from dashcam.server.tasks import task_json
+from dashcam.server.tasks import MAX_PRIORITY, task_json
+from dashcam.services.ingest import ingest_video, iter_videos
 from dashcam.store.results import VideoRecord
 from dashcam.store.schema import VideoStatus
-from dashcam.store.video_tasks import ingest_video, iter_videos
 
-router = APIRouter(dependencies=[Depends(require_key)], tags=["videos"])
+router = APIRouter(
+    dependencies=[Depends(require_key)], tags=["videos"], responses=error_responses(401, 422, 503)
+)
 State = Annotated[ServerState, Depends(state)]
+VideoId = Annotated[str, PathParam(pattern=ID_PATTERN)]
+MAX_INGEST_FILES = 10_000
 
 
 class IngestRequest(BaseModel):
-    paths: list[str] = Field(min_length=1)
-    priority: int = 0
+    paths: list[Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^/[^\x00]*$")]] = (
+        Field(min_length=1, max_length=1000, description="Absolute paths below DASHCAM_NAS_MOUNT")
+    )
+    priority: int = Field(0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
 
 
 def video_json(v: VideoRecord) -> dict[str, Any]:
@@ -61,13 +70,30 @@ def _video_or_404(st: ServerState, video_id: str) -> VideoRecord:
     return v
 
 
-@router.post("/videos/ingest")
+@router.post("/videos/ingest", responses=error_responses(400))
 def ingest(st: State, req: IngestRequest) -> list[dict[str, Any]]:
-    """Register videos (files or folders on paths the server can read); one
-    HEAVY_PROCESS_VIDEO each, de-duplicated by content hash."""
+    """Register videos (files or folders below ``DASHCAM_NAS_MOUNT``); one
+    HEAVY_PROCESS_VIDEO each, de-duplicated by content hash. Every file is checked first:
+    a path outside the NAS root or a file that is not a readable video refuses the whole
+    request (422, nothing registered)."""
+    assert st.settings.nas_mount is not None  # filled in by Settings
+    nas = st.settings.nas_mount.resolve()
+    paths = [Path(p).resolve() for p in req.paths]
+    outside = [str(p) for p in paths if p != nas and nas not in p.parents]
+    if outside:
+        raise PathEscapeError(f"outside DASHCAM_NAS_MOUNT ({nas}): {', '.join(outside[:5])}")
+    files = iter_videos(paths, limit=MAX_INGEST_FILES)
+    bad = []
+    for f in files:
+        try:
+            probe(f)
+        except InputError as exc:
+            bad.append(str(exc))
+    if bad:
+        raise InputError(f"{len(bad)} file(s) are not readable videos: {'; '.join(bad[:5])}")
     out = []
-    for path in iter_videos([Path(p) for p in req.paths]):
-        r = ingest_video(st.repo, st.queue, path, priority=req.priority)
+    for path in files:
+        r = ingest_video(st.repo, st.queue, path, priority=req.priority, probed=True)
         out.append(
             {
                 "path": str(r.path),
@@ -86,8 +112,8 @@ def list_videos(
     return [video_json(v) for v in st.repo.list_videos(status=status, limit=limit)]
 
 
-@router.get("/videos/{video_id}")
-def video_detail(st: State, video_id: str) -> dict[str, Any]:
+@router.get("/videos/{video_id}", responses=error_responses(404))
+def video_detail(st: State, video_id: VideoId) -> dict[str, Any]:
     v = _video_or_404(st, video_id)
     d = video_json(v)
     d["tasks"] = [task_json(t) for t in st.queue.list_tasks(video_id=video_id, limit=50)]
@@ -95,7 +121,7 @@ def video_detail(st: State, video_id: str) -> dict[str, Any]:
     return d
 
 
-@router.get("/videos/{video_id}/sightings")
-def video_sightings(st: State, video_id: str) -> list[dict[str, Any]]:
+@router.get("/videos/{video_id}/sightings", responses=error_responses(404))
+def video_sightings(st: State, video_id: VideoId) -> list[dict[str, Any]]:
     _video_or_404(st, video_id)
     return [sighting_json(s) for s in st.repo.list_sightings(video_id=video_id)]

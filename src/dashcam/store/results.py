@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -16,6 +17,10 @@ from dashcam.domain.plate_text import search_matches
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
 from dashcam.errors import InputError, StoreError
 from dashcam.store.schema import PlateReadRow, SightingRow, VideoRow, VideoStatus
+
+V = cast(Table, VideoRow.__table__)
+S = cast(Table, SightingRow.__table__)
+R = cast(Table, PlateReadRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ def gps_clock_columns(clock: GpsClock | None) -> dict[str, Any]:
     }
 
 
-def _gps_clock(row: VideoRow) -> GpsClock | None:
+def _gps_clock(row: Any) -> GpsClock | None:
     if row.gps_time_base is None or row.gps_start_utc_ms is None:
         return None
     return GpsClock(
@@ -77,7 +82,8 @@ def _gps_clock(row: VideoRow) -> GpsClock | None:
     )
 
 
-def _video_record(row: VideoRow, n_sightings: int = 0) -> VideoRecord:
+def _video_record(row: Any, n_sightings: int = 0) -> VideoRecord:
+    """A :class:`VideoRecord` from an ORM ``VideoRow`` or a Core row of its table."""
     return VideoRecord(
         id=row.id,
         path=row.path,
@@ -162,6 +168,47 @@ def _sighting(row: SightingRow, with_reads: bool) -> StoredSighting:
     )
 
 
+def _sighting_values(video_id: str, sg: Sighting) -> dict[str, Any]:
+    pos, first, last = sg.position, sg.first_position, sg.last_position
+    return {
+        "video_id": video_id,
+        "track_id": sg.track_id,
+        "plate_text": sg.plate_text,
+        "confidence": float(sg.confidence),
+        "first_s": float(sg.first_s),
+        "last_s": float(sg.last_s),
+        "first_utc_ms": sg.first_utc_ms,
+        "last_utc_ms": sg.last_utc_ms,
+        "lat": pos.lat if pos else None,
+        "lon": pos.lon if pos else None,
+        "speed_mps": pos.speed_mps if pos else None,
+        "bearing_deg": pos.bearing_deg if pos else None,
+        "best_s": sg.best_s,
+        "best_utc_ms": sg.best_utc_ms,
+        "first_lat": first.lat if first else None,
+        "first_lon": first.lon if first else None,
+        "last_lat": last.lat if last else None,
+        "last_lon": last.lon if last else None,
+        "best_frame_index": sg.best_frame_index,
+        "best_xyxy": [float(v) for v in sg.best_xyxy],
+        "best_crop_path": sg.best_crop_path,
+        "n_reads": sg.n_reads,
+        "vehicle_class": sg.vehicle_class,
+        "vehicle_xyxy": [float(v) for v in sg.vehicle_xyxy] if sg.vehicle_xyxy else None,
+    }
+
+
+def _read_values(sighting_id: int, r: PlateObservation) -> dict[str, Any]:
+    return {
+        "sighting_id": sighting_id,
+        "frame_index": r.frame_index,
+        "pts_s": float(r.pts_s),
+        "text": r.text,
+        "confidence": float(r.confidence),
+        "xyxy": [float(v) for v in r.xyxy],
+    }
+
+
 class ResultsRepository:
     """Reads and writes results. Every method is one transaction."""
 
@@ -170,6 +217,24 @@ class ResultsRepository:
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction for several writes (``conn=`` of the methods below)."""
+        try:
+            with self.engine.begin() as c:
+                yield c
+        except SQLAlchemyError as exc:
+            raise StoreError(f"results store: database error ({type(exc).__name__})") from exc
+
+    @contextlib.contextmanager
+    def _writing(self, conn: Connection | None) -> Iterator[Connection]:
+        """``conn`` as it is (its owner commits), else a transaction of our own."""
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.begin() as c:
+            yield c
 
     # --- videos ---------------------------------------------------------------------
     def upsert_video(self, video_id: str, path: str, **fields: Any) -> VideoRecord:
@@ -192,19 +257,28 @@ class ResultsRepository:
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot store video {video_id}") from exc
 
-    def update_video(self, video_id: str, **fields: Any) -> bool:
-        """Set columns of a stored video in one statement; False when there is no such video."""
-        unknown = [k for k in fields if k not in VideoRow.__table__.c]
+    def update_video(self, video_id: str, conn: Connection | None = None, **fields: Any) -> bool:
+        """Set columns of a stored video in one statement; False when there is no such video.
+        ``conn``: inside that transaction, else in one of its own."""
+        unknown = [k for k in fields if k not in V.c]
         if unknown:
             raise InputError(f"unknown video field(s): {', '.join(unknown)}")
         try:
-            with self.engine.begin() as c:
-                res = c.execute(update(VideoRow).where(VideoRow.id == video_id).values(**fields))
+            with self._writing(conn) as c:
+                res = c.execute(update(V).where(V.c.id == video_id).values(**fields))
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot update video {video_id}") from exc
         return bool(res.rowcount)
 
-    def get_video(self, video_id: str) -> VideoRecord | None:
+    def ensure_video(self, conn: Connection, video_id: str, path: str) -> None:
+        """Register ``video_id`` (status registered) inside ``conn``'s transaction unless known."""
+        if conn.execute(select(V.c.id).where(V.c.id == video_id)).first() is None:
+            conn.execute(insert(V).values(id=video_id, path=path, status=VideoStatus.REGISTERED))
+
+    def get_video(self, video_id: str, conn: Connection | None = None) -> VideoRecord | None:
+        if conn is not None:
+            found = conn.execute(select(V).where(V.c.id == video_id)).first()
+            return None if found is None else _video_record(found)
         with self._session() as s, s.begin():
             row = s.get(VideoRow, video_id)
             if row is None:
@@ -247,58 +321,29 @@ class ResultsRepository:
             return [_video_record(row, int(n)) for row, n in s.execute(q)]
 
     # --- sightings ---------------------------------------------------------------------
-    def replace_sightings(self, video_id: str, sightings: Sequence[Sighting]) -> list[int]:
-        """Store ``sightings`` as the only results of ``video_id`` (re-runs replace, never add)."""
+    def replace_sightings(
+        self, video_id: str, sightings: Sequence[Sighting], conn: Connection | None = None
+    ) -> list[int]:
+        """Store ``sightings`` as the only results of ``video_id`` (re-runs replace, never add).
+
+        ``conn``: write inside that transaction (a completion's), else in one of its own.
+        """
         try:
-            with self._session() as s, s.begin():
-                if s.get(VideoRow, video_id) is None:
+            with self._writing(conn) as c:
+                if c.execute(select(V.c.id).where(V.c.id == video_id)).first() is None:
                     raise InputError(f"unknown video {video_id!r}")
-                s.execute(delete(SightingRow).where(SightingRow.video_id == video_id))
-                rows = []
+                c.execute(delete(S).where(S.c.video_id == video_id))
+                ids = []
                 for sg in sightings:
-                    pos, first, last = sg.position, sg.first_position, sg.last_position
-                    row = SightingRow(
-                        video_id=video_id,
-                        track_id=sg.track_id,
-                        plate_text=sg.plate_text,
-                        confidence=float(sg.confidence),
-                        first_s=float(sg.first_s),
-                        last_s=float(sg.last_s),
-                        first_utc_ms=sg.first_utc_ms,
-                        last_utc_ms=sg.last_utc_ms,
-                        lat=pos.lat if pos else None,
-                        lon=pos.lon if pos else None,
-                        speed_mps=pos.speed_mps if pos else None,
-                        bearing_deg=pos.bearing_deg if pos else None,
-                        best_s=sg.best_s,
-                        best_utc_ms=sg.best_utc_ms,
-                        first_lat=first.lat if first else None,
-                        first_lon=first.lon if first else None,
-                        last_lat=last.lat if last else None,
-                        last_lon=last.lon if last else None,
-                        best_frame_index=sg.best_frame_index,
-                        best_xyxy=[float(v) for v in sg.best_xyxy],
-                        best_crop_path=sg.best_crop_path,
-                        n_reads=sg.n_reads,
-                        vehicle_class=sg.vehicle_class,
-                        vehicle_xyxy=[float(v) for v in sg.vehicle_xyxy]
-                        if sg.vehicle_xyxy
-                        else None,
-                        reads=[
-                            PlateReadRow(
-                                frame_index=r.frame_index,
-                                pts_s=float(r.pts_s),
-                                text=r.text,
-                                confidence=float(r.confidence),
-                                xyxy=[float(v) for v in r.xyxy],
-                            )
-                            for r in sg.reads
-                        ],
+                    sid = int(
+                        c.execute(
+                            insert(S).values(_sighting_values(video_id, sg)).returning(S.c.id)
+                        ).scalar_one()
                     )
-                    s.add(row)
-                    rows.append(row)
-                s.flush()
-                return [r.id for r in rows]
+                    if sg.reads:
+                        c.execute(insert(R), [_read_values(sid, r) for r in sg.reads])
+                    ids.append(sid)
+                return ids
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot store sightings of video {video_id}") from exc
 

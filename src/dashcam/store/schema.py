@@ -22,6 +22,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dashcam.store.database import Base
 
+# The largest values the integer columns hold on every backend (PostgreSQL's INTEGER is
+# 32-bit, BIGINT and SQLite's INTEGER 64-bit): what the HTTP models bound their input to.
+MAX_INT = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+
 
 class VideoStatus(StrEnum):
     REGISTERED = "registered"

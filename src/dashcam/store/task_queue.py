@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
@@ -20,16 +20,13 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Float,
     Select,
     Table,
     and_,
-    bindparam,
     func,
     insert,
     literal_column,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -37,15 +34,23 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashcam.errors import InputError, LeaseLost, StoreError, TaskNotFound
-from dashcam.store.task_records import Finished, FollowUp, Task, WorkerInfo, task_from_row
+from dashcam.store.task_records import (
+    Failed,
+    Finished,
+    FollowUp,
+    Task,
+    WorkerInfo,
+    task_from_row,
+    worker_from_row,
+)
 from dashcam.store.task_schema import (
-    READY_SQL,
     TaskRow,
     TaskStatus,
     TaskType,
     WorkerRow,
     validate_payload,
 )
+from dashcam.store.task_statements import hot_statements
 
 T = cast(Table, TaskRow.__table__)
 W = cast(Table, WorkerRow.__table__)
@@ -84,76 +89,12 @@ class TaskQueue:
             if self.is_sqlite
             else "extract(epoch from clock_timestamp())::float8"
         )
-        self._build_statements()
-
-    def _build_statements(self) -> None:
-        """The hot-path statements, built once: each call only binds parameters (building
-        a statement costs more than SQLite executing it)."""
-        now = self._now
-        running = TaskStatus.RUNNING.value
-        # Candidates come from two indexed walks, not one OR (which makes SQLite and
-        # PostgreSQL sort every claimable row): per type, the claimable rows in claim
-        # order (the partial index ix_tasks_ready); and the running rows whose lease ran
-        # out (their worker is gone; the reaper would requeue them).
-        order = (T.c.priority.desc(), T.c.id)
-        ready = (
-            select(T.c.id, T.c.priority)
-            .where(T.c.task_type == bindparam("type"), text(READY_SQL), T.c.run_after_s <= now)
-            .order_by(*order)
-            .limit(bindparam("limit"))
-        )
-        expired = (
-            select(T.c.id, T.c.priority)
-            .where(
-                T.c.status == running,
-                T.c.lease_expires_s < now,
-                T.c.attempts < T.c.max_attempts,
-                T.c.task_type.in_(bindparam("types", expanding=True)),
-            )
-            .order_by(*order)
-            .limit(bindparam("limit"))
-        )
-        if not self.is_sqlite:
-            ready = ready.with_for_update(skip_locked=True)
-            expired = expired.with_for_update(skip_locked=True)
-        self._ready_stmt, self._expired_stmt = ready, expired
-        self._claim_stmt = (
-            update(T)
-            .where(T.c.id.in_(bindparam("ids", expanding=True)))
-            .values(
-                status=running,
-                lease_token=bindparam("token"),
-                lease_expires_s=now + bindparam("lease", type_=Float()),
-                worker_id=bindparam("worker"),
-                attempts=T.c.attempts + 1,
-                started_s=now,
-                updated_s=now,
-            )
-            .returning(*T.c)
-        )
-        mine = and_(
-            T.c.id == bindparam("tid"), T.c.lease_token == bindparam("tok"), T.c.status == running
-        )
-        self._heartbeat_stmt = (
-            update(T)
-            .where(mine)
-            .values(lease_expires_s=now + bindparam("lease", type_=Float()), updated_s=now)
-            .returning(T.c.lease_expires_s)
-        )
-        self._complete_stmt = (
-            update(T)
-            .where(mine)
-            .values(
-                status=TaskStatus.DONE.value,
-                result=bindparam("result", type_=T.c.result.type),
-                finished_s=now,
-                updated_s=now,
-                error=None,
-            )
-            .returning(T.c.id, T.c.task_type, T.c.video_id)
-        )
-        self._state_stmt = select(T.c.status, T.c.lease_token, T.c.task_type, T.c.video_id).where(
-            T.c.id == bindparam("tid")
+        st = hot_statements(self._now, for_update=not self.is_sqlite)
+        self._ready_stmt, self._expired_stmt, self._claim_stmt = st.ready, st.expired, st.claim
+        self._heartbeat_stmt, self._complete_stmt, self._state_stmt = (
+            st.heartbeat,
+            st.complete,
+            st.state,
         )
 
     # --- helpers ---------------------------------------------------------------------
@@ -268,12 +209,14 @@ class TaskQueue:
         *,
         limit: int = 1,
         lease_s: float | None = None,
+        then: Callable[[Connection, list[Task]], None] | None = None,
     ) -> list[Task]:
         """Lease up to ``limit`` ready tasks of these types to ``worker_id``.
 
         Ready: queued, or waiting for a retry whose backoff has passed, or running with
         an expired lease (its worker is gone; the reaper would requeue it). Highest
-        priority first, then oldest.
+        priority first, then oldest. ``then(conn, tasks)`` runs inside the claim's
+        transaction (what the claim means elsewhere, e.g. a video now processing).
         """
         types = list(dict.fromkeys(TaskType(t).value for t in task_types))
         params = {
@@ -296,7 +239,10 @@ class TaskQueue:
             found.sort(key=lambda pr: (-pr[0], pr[1]))
             ids = [task_id for _, task_id in found[:limit]]
             rows = [task_from_row(r) for r in c.execute(self._claim_stmt, {**params, "ids": ids})]
-        return sorted(rows, key=lambda t: (-t.priority, t.id))
+            rows.sort(key=lambda t: (-t.priority, t.id))
+            if then is not None:
+                then(c, rows)
+        return rows
 
     def heartbeat(self, task_id: int, token: str, *, lease_s: float | None = None) -> float:
         """Extend the lease; returns the new expiry. Raises LeaseLost for a stale token."""
@@ -332,9 +278,12 @@ class TaskQueue:
         follow_ups: Sequence[FollowUp] = (),
         *,
         inherit_video: bool = False,
+        then: Callable[[Connection, Finished], None] | None = None,
     ) -> Finished:
         """:meth:`complete`, also saying what was finished and whether it was a replay;
-        ``inherit_video`` gives follow-ups without a video the finished task's."""
+        ``inherit_video`` gives follow-ups without a video the finished task's.
+        ``then(conn, finished)`` runs inside the same transaction, replays included (the
+        results a completion carries): when it raises, nothing of the completion stays."""
         with self._tx() as c:
             done = c.execute(
                 self._complete_stmt, {"tid": task_id, "tok": token, "result": result}
@@ -343,25 +292,29 @@ class TaskQueue:
                 row = c.execute(self._state_stmt, {"tid": task_id}).first()
                 if row is None:
                     raise TaskNotFound(f"no task {task_id}")
-                if row.status == TaskStatus.DONE.value and row.lease_token == token:
-                    # replayed completion: already published
-                    return Finished(TaskType(row.task_type), row.video_id, True, [])
-                raise LeaseLost(f"task {task_id}: lease lost (status {row.status})")
-            values = [
-                self._row_values(
-                    f.task_type,
-                    f.payload,
-                    priority=f.priority,
-                    max_attempts=None,
-                    video_id=f.video_id or (done.video_id if inherit_video else None),
-                    dedupe_key=f"{task_id}:{TaskType(f.task_type).value}",
-                    parent_id=task_id,
-                    delay_s=0.0,
-                )
-                for f in follow_ups
-            ]
-            created = self._insert(c, values)
-        return Finished(TaskType(done.task_type), done.video_id, False, created)
+                if row.status != TaskStatus.DONE.value or row.lease_token != token:
+                    raise LeaseLost(f"task {task_id}: lease lost (status {row.status})")
+                # replayed completion: its follow-ups are published already
+                finished = Finished(TaskType(row.task_type), row.video_id, True, [])
+            else:
+                values = [
+                    self._row_values(
+                        f.task_type,
+                        f.payload,
+                        priority=f.priority,
+                        max_attempts=None,
+                        video_id=f.video_id or (done.video_id if inherit_video else None),
+                        dedupe_key=f"{task_id}:{TaskType(f.task_type).value}",
+                        parent_id=task_id,
+                        delay_s=0.0,
+                    )
+                    for f in follow_ups
+                ]
+                created = self._insert(c, values)
+                finished = Finished(TaskType(done.task_type), done.video_id, False, created)
+            if then is not None:
+                then(c, finished)
+        return finished
 
     def complete_many(self, done: Sequence[tuple[int, str, dict[str, Any] | None]]) -> int:
         """Finish several leased tasks (no follow-ups) in one transaction; for workers that
@@ -374,12 +327,21 @@ class TaskQueue:
                 held += c.execute(self._complete_stmt, params).first() is not None
         return held
 
-    def fail(self, task_id: int, token: str, error: str, *, retry: bool = True) -> TaskStatus:
+    def fail(
+        self,
+        task_id: int,
+        token: str,
+        error: str,
+        *,
+        retry: bool = True,
+        then: Callable[[Connection, Failed], None] | None = None,
+    ) -> TaskStatus:
         """Record a failure: retry after an exponential backoff, or ``dead`` once the
-        attempts are used up (or ``retry=False``). The error text is kept."""
+        attempts are used up (or ``retry=False``). The error text is kept.
+        ``then(conn, failed)`` runs inside the same transaction."""
         with self._tx() as c:
             row = c.execute(
-                select(T.c.attempts, T.c.max_attempts).where(
+                select(T.c.attempts, T.c.max_attempts, T.c.task_type, T.c.video_id).where(
                     T.c.id == task_id,
                     T.c.lease_token == token,
                     T.c.status == TaskStatus.RUNNING.value,
@@ -402,6 +364,8 @@ class TaskQueue:
                     lease_expires_s=None,
                 )
             )
+            if then is not None:
+                then(c, Failed(TaskType(row.task_type), row.video_id, status, error[:10_000]))
         return status
 
     def release(self, task_id: int, token: str) -> None:
@@ -580,18 +544,4 @@ class TaskQueue:
         with self._tx() as c:
             now = float(c.execute(select(self._now)).scalar_one())
             rows = list(c.execute(select(W).order_by(W.c.kind, W.c.id)))
-        return [
-            WorkerInfo(
-                id=r.id,
-                kind=r.kind,
-                host=r.host,
-                pid=r.pid,
-                task_id=r.task_id,
-                task_type=r.task_type,
-                state=r.state,
-                started_s=r.started_s,
-                last_heartbeat_s=r.last_heartbeat_s,
-                heartbeat_age_s=max(now - float(r.last_heartbeat_s), 0.0),
-            )
-            for r in rows
-        ]
+        return [worker_from_row(r, now) for r in rows]

@@ -8,9 +8,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from dashcam.errors import TaskNotFound
+from dashcam.store.schema import MAX_BIGINT
 from dashcam.store.task_schema import TaskStatus, TaskType
 
-__all__ = ["Finished", "FollowUp", "Task", "WorkerInfo", "parse_wire_id", "task_from_row"]
+__all__ = [
+    "Failed",
+    "Finished",
+    "FollowUp",
+    "Task",
+    "WorkerInfo",
+    "parse_wire_id",
+    "task_from_row",
+    "worker_from_row",
+]
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,16 @@ class Finished:
 
 
 @dataclass(frozen=True)
+class Failed:
+    """What :meth:`TaskQueue.fail` recorded."""
+
+    task_type: TaskType
+    video_id: str | None
+    status: TaskStatus  # retry or dead
+    error: str
+
+
+@dataclass(frozen=True)
 class FollowUp:
     """A task published by a completion, at most once per (parent, type)."""
 
@@ -76,10 +96,11 @@ class WorkerInfo:
 
 
 def parse_wire_id(wire_id: str) -> tuple[int, str | None]:
-    """``"42.ab12"`` -> ``(42, "ab12")``; ``"42"`` -> ``(42, None)``."""
+    """``"42.ab12"`` -> ``(42, "ab12")``; ``"42"`` -> ``(42, None)``. An id no task can
+    have (not digits, or past what the database holds) is :class:`TaskNotFound`."""
     head, _, token = wire_id.partition(".")
-    if not head.isdigit():
-        raise TaskNotFound(f"no task {wire_id!r}")
+    if not (head.isascii() and head.isdigit()) or len(head) > 19 or int(head) > MAX_BIGINT:
+        raise TaskNotFound(f"no task {wire_id[:40]!r}")
     return int(head), token or None
 
 
@@ -111,4 +132,20 @@ def task_from_row(row: Any) -> Task:
         updated_s=float(m["updated_s"]),
         started_s=m["started_s"],
         finished_s=m["finished_s"],
+    )
+
+
+def worker_from_row(row: Any, now_s: float) -> WorkerInfo:
+    """A ``workers`` row as a :class:`WorkerInfo`, its heartbeat age taken at ``now_s``."""
+    return WorkerInfo(
+        id=row.id,
+        kind=row.kind,
+        host=row.host,
+        pid=row.pid,
+        task_id=row.task_id,
+        task_type=row.task_type,
+        state=row.state,
+        started_s=row.started_s,
+        last_heartbeat_s=row.last_heartbeat_s,
+        heartbeat_age_s=max(now_s - float(row.last_heartbeat_s), 0.0),
     )

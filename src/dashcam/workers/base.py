@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Protocol
 
-from dashcam.errors import DashcamError, LeaseLost, PathEscapeError, StoreError, TaskNotFound
+from dashcam.errors import (
+    DashcamError,
+    InputError,
+    LeaseLost,
+    PathEscapeError,
+    StoreError,
+    TaskNotFound,
+)
 from dashcam.store.task_records import FollowUp
 from dashcam.store.task_schema import TaskType
 
@@ -289,6 +296,9 @@ class Worker(ABC):
             )
         except LeaseLost:
             log.error("%s: task %d was reclaimed before it completed", self.worker_id, task.id)
+            return
+        except InputError as exc:  # the server refused the report: a failure, with its reason
+            self._after_failure(task, ctx, InputError(f"completion refused: {exc}"))
             return
         self.done += 1
         log.info(

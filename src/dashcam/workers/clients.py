@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 
 from dashcam.errors import ConfigError, InputError, LeaseLost, StoreError, TaskNotFound
+from dashcam.services import completion
 from dashcam.store.results import ResultsRepository
 from dashcam.store.task_queue import TaskQueue
 from dashcam.store.task_records import FollowUp
-from dashcam.store.task_schema import TaskStatus, TaskType
-from dashcam.store.video_tasks import compact_result, on_claimed, on_completed, on_failed
+from dashcam.store.task_schema import TaskType
 from dashcam.workers.base import ClaimedTask
 
 
@@ -29,11 +29,10 @@ class DirectQueueClient:
         self.repo = repo
 
     def claim(self, task_types: Sequence[TaskType], worker_id: str) -> ClaimedTask | None:
-        tasks = self.queue.claim(task_types, worker_id)
+        tasks = completion.claim(self.queue, self.repo, task_types, worker_id)
         if not tasks:
             return None
         t = tasks[0]
-        on_claimed(self.repo, t.task_type, t.video_id)
         return ClaimedTask(
             t.id,
             t.lease_token or "",
@@ -50,12 +49,14 @@ class DirectQueueClient:
     def complete(
         self, task: ClaimedTask, result: dict[str, Any], follow_ups: Sequence[FollowUp]
     ) -> None:
-        self.queue.complete(task.id, task.token, compact_result(result), follow_ups)
-        on_completed(self.repo, task.task_type, task.video_id, result)
+        parsed = completion.parse_result(result)  # all of it checked before any write
+        sightings = completion.sightings_of(parsed)
+        completion.complete(
+            self.queue, self.repo, task.id, task.token, parsed, follow_ups, sightings=sightings
+        )
 
     def fail(self, task: ClaimedTask, error: str, *, retry: bool = True) -> None:
-        status = self.queue.fail(task.id, task.token, error, retry=retry)
-        on_failed(self.repo, task.task_type, task.video_id, error, status is TaskStatus.DEAD)
+        completion.fail(self.queue, self.repo, task.id, task.token, error, retry=retry)
 
     def release(self, task: ClaimedTask) -> None:
         self.queue.release(task.id, task.token)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from dashcam.config import load_settings
+from dashcam.media.synthetic import make_clip
 from dashcam.store.database import make_engine
 from dashcam.store.paths import quick_content_hash
 from dashcam.store.results import ResultsRepository
@@ -26,6 +27,9 @@ def test_watch_queues_a_growing_file_once_when_it_is_finished(tmp_path: Path) ->
     settings = load_settings(data_dir=tmp_path / "data")
     engine = make_engine(settings.db_url)  # schema first, so the watcher and we agree
     repo, queue = ResultsRepository(engine), TaskQueue(engine)
+    source = make_clip(
+        tmp_path / "camera", name="rec", duration_s=2.0, resolution_wh=(320, 240)
+    ).video_path
     proc = subprocess.Popen(
         [sys.executable, "-m", "dashcam", "ingest", "--watch", str(incoming), "--interval", "0.3"],
         env=env,
@@ -34,9 +38,11 @@ def test_watch_queues_a_growing_file_once_when_it_is_finished(tmp_path: Path) ->
     )
     try:
         clip = incoming / "cam1-0001.mp4"
+        data = source.read_bytes()
+        step = -(-len(data) // 20)
         with clip.open("wb") as fh:  # a slow copy: 2 s, a chunk every 0.1 s
             for i in range(20):
-                fh.write(bytes([i]) * 50_000)
+                fh.write(data[i * step : (i + 1) * step])
                 fh.flush()
                 time.sleep(0.1)
         assert repo.list_videos() == []  # nothing half-copied was registered

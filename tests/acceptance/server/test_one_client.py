@@ -99,7 +99,11 @@ def open_mode(name: str, seeded: Seeded, tmp: Path) -> Iterator[Mode]:
         return
     port = free_port()
     server_env = clean_env(
-        DASHCAM_DATA_DIR=str(data), DASHCAM_API_KEY=KEY, DASHCAM_SERVER_PORT=str(port)
+        DASHCAM_DATA_DIR=str(data),
+        DASHCAM_API_KEY=KEY,
+        DASHCAM_SERVER_PORT=str(port),
+        # the shared folder the server ingests from (it refuses paths outside it)
+        DASHCAM_NAS_MOUNT=str(seeded.spare.parent.parent),
     )
     proc = start_server(server_env, tmp / name / "server.log")
     env = clean_env(DASHCAM_SERVER_URL=f"http://127.0.0.1:{port}", DASHCAM_API_KEY=KEY)

@@ -15,6 +15,8 @@ from dashcam.relay.hub import Relay
 from dashcam.relay.jobs import Job
 from dashcam.relay.server import RelayServer
 
+DEEP = "[" * 5000 + "]" * 5000  # 10 KB, deeper than the JSON parser recurses
+
 
 def submit(server: RelayServer, n_frames: int = 1, service_id: str = "cam") -> Job:
     jpegs = [tiny_jpeg(value=i * 20) for i in range(n_frames)]
@@ -187,6 +189,7 @@ def test_frames_are_held_in_bounded_memory_oldest_dropped(
     ("payload", "error"),
     [
         ("not json at all", "invalid_json"),
+        (DEEP, "invalid_json"),
         (json.dumps({"type": "dance"}), "unknown_type"),
         (json.dumps([1, 2]), "invalid_message"),
         (json.dumps({"type": "register", "data": {"worker_id": "bad id!"}}), "invalid_message"),
@@ -207,6 +210,22 @@ def test_bad_messages_get_an_error_and_the_relay_keeps_serving(
             assert (await recv_type(ws, "registered"))["data"]["worker_id"] == "ok"
 
     asyncio.run(main())
+
+
+def test_deeply_nested_messages_are_invalid_json_and_count_toward_the_limit(
+    relay_server: RelayServer,
+) -> None:
+    async def main() -> None:
+        async with websockets.connect(relay_server.ws_url, ping_interval=None) as ws:
+            for _ in range(20):
+                await ws.send(DEEP)
+                assert (await recv_type(ws, "error"))["data"]["error"] == "invalid_json"
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+    asyncio.run(main())
+    assert httpx.get(f"{relay_server.http_url}/health").json()["status"] == "ok"
 
 
 def test_a_frame_bigger_than_the_socket_limit_closes_only_that_socket(

@@ -4,74 +4,21 @@ metrics per task type, workers' staleness."""
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-import uvicorn
+from server_helpers import ThreadServer
 
-from dashcam.config import Settings, load_settings
 from dashcam.domain.sighting import PlateObservation, Sighting
-from dashcam.server.app import create_app
-from dashcam.server.deps import ServerState
+from dashcam.media.synthetic import make_clip
 from dashcam.server.incoming import IncomingScanner, settled
 from dashcam.store.schema import VideoStatus
 from dashcam.store.task_schema import TaskType
 
-KEY = {"Authorization": "Bearer s3cret"}
 H = TaskType.HEAVY_PROCESS_VIDEO
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Server:
-    def __init__(self, settings: Settings) -> None:
-        self.url = f"http://127.0.0.1:{_free_port()}"
-        self.app = create_app(settings, sweep_interval_s=0.1)
-        port = int(self.url.rsplit(":", 1)[1])
-        cfg = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning")
-        self.server = uvicorn.Server(cfg)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)
-        self.http = httpx.Client(base_url=self.url, headers=KEY, timeout=10)
-
-    @property
-    def st(self) -> ServerState:
-        st: ServerState = self.app.state.dashcam
-        return st
-
-    def close(self) -> None:
-        self.http.close()
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., _Server]]:
-    started: list[_Server] = []
-
-    def start(**overrides: Any) -> _Server:
-        settings = load_settings(data_dir=tmp_path / "data", api_key="s3cret", **overrides)
-        srv = _Server(settings)
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        srv.close()
 
 
 def _wait(cond: Callable[[], Any], timeout_s: float = 10.0) -> Any:
@@ -82,6 +29,13 @@ def _wait(cond: Callable[[], Any], timeout_s: float = 10.0) -> Any:
     return got
 
 
+def _tiny_clip(folder: Path, name: str, seed: int) -> Path:
+    """A real, short, small video (distinct content per seed)."""
+    clip = make_clip(folder, name=name, seed=seed, duration_s=1.0, resolution_wh=(160, 120), fps=5)
+    clip.gps_path.unlink()
+    return clip.video_path
+
+
 def test_settled_needs_two_equal_scans() -> None:
     a, b = Path("/nas/a.mp4"), Path("/nas/b.mp4")
     assert settled({}, {a: (5, 1)}, set()) == []
@@ -90,20 +44,19 @@ def test_settled_needs_two_equal_scans() -> None:
 
 
 def test_server_scan_of_incoming_queues_each_new_video_once(
-    serve: Callable[..., _Server], tmp_path: Path
+    serve: Callable[..., ThreadServer], tmp_path: Path
 ) -> None:
     nas = tmp_path / "nas"
     incoming = nas / "videos" / "incoming"
     incoming.mkdir(parents=True)
     srv = serve(nas_mount=nas, nas_scan_interval_s=0.1)
-    (incoming / "cam1").mkdir()
-    (incoming / "cam1" / "a.mp4").write_bytes(b"\x00video-a" * 1000)
+    _tiny_clip(incoming / "cam1", "a", 1)
     (incoming / "notes.txt").write_text("not a video")
     videos = _wait(lambda: srv.http.get("/videos").json())
     assert [v["path"] for v in videos] == [str((incoming / "cam1" / "a.mp4").resolve())]
     # The same content under another name is the same video: no second task.
     shutil.copy(incoming / "cam1" / "a.mp4", incoming / "copy.mp4")
-    (incoming / "b.mp4").write_bytes(b"\x01video-b" * 1000)
+    _tiny_clip(incoming, "b", 2)
     _wait(lambda: len(srv.http.get("/videos").json()) == 2)
     time.sleep(0.5)  # several more scans
     tasks = srv.http.get("/tasks", params={"task_type": H.value}).json()
@@ -119,12 +72,13 @@ def test_scanner_waits_for_a_file_to_stop_growing(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
     scanner = IncomingScanner(ResultsRepository(engine), TaskQueue(engine), tmp_path / "in")
     assert scanner.scan() == []  # no folder yet: nothing, no error
+    whole = _tiny_clip(tmp_path / "src", "rec", 3).read_bytes()
     (tmp_path / "in").mkdir()
-    f = tmp_path / "in" / "rec.mov"
-    f.write_bytes(b"a" * 100)
+    f = tmp_path / "in" / "rec.mp4"
+    f.write_bytes(whole[: len(whole) // 2])
     assert scanner.scan() == []  # first sight
     with f.open("ab") as fh:
-        fh.write(b"b" * 100)  # still being copied
+        fh.write(whole[len(whole) // 2 :])  # still being copied
     assert scanner.scan() == []
     (got,) = scanner.scan()
     assert got.task_id is not None and got.path == f.resolve()
@@ -153,7 +107,7 @@ def _sighting(video_id: str, plate: str, utc_ms: int, crop: str | None) -> Sight
 
 
 def test_sightings_filters_search_and_crops_stay_inside_the_output_root(
-    serve: Callable[..., _Server], tmp_path: Path
+    serve: Callable[..., ThreadServer], tmp_path: Path
 ) -> None:
     srv = serve()
     out = tmp_path / "data" / "heavy" / "v1"
@@ -190,7 +144,7 @@ def test_sightings_filters_search_and_crops_stay_inside_the_output_root(
 
 
 def test_metrics_count_claims_completions_and_lease_expiries_per_type(
-    serve: Callable[..., _Server],
+    serve: Callable[..., ThreadServer],
 ) -> None:
     srv = serve()
     srv.st.queue.lease_s = 0.2
@@ -214,7 +168,7 @@ def test_metrics_count_claims_completions_and_lease_expiries_per_type(
     assert stats["tasks"][H.value] == {"done": 1}
 
 
-def test_workers_report_heartbeats_and_go_stale(serve: Callable[..., _Server]) -> None:
+def test_workers_report_heartbeats_and_go_stale(serve: Callable[..., ThreadServer]) -> None:
     srv = serve(heartbeat_interval_s=0.1)
     srv.st.stale_after_s = 0.3
     beat = {"worker_id": "heavy-ws1-42", "kind": "heavy", "host": "ws1", "pid": 42}

@@ -13,12 +13,13 @@ import httpx
 import pytest
 
 from dashcam.config import load_settings
+from dashcam.errors import DecodeError
+from dashcam.services.ingest import ingest_video
 from dashcam.store.database import make_engine
 from dashcam.store.results import ResultsRepository
 from dashcam.store.schema import VideoStatus
 from dashcam.store.task_queue import TaskQueue
 from dashcam.store.task_schema import TaskStatus, TaskType
-from dashcam.store.video_tasks import ingest_video
 from dashcam.workers.archive import ArchiveWorker
 from dashcam.workers.clients import DirectQueueClient
 from dashcam.workers.heavy import HeavyWorker
@@ -37,18 +38,26 @@ def test_corrupt_video_fails_readably_is_retried_then_dead(tmp_path: Path) -> No
     repo = ResultsRepository(engine)
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
-    r = ingest_video(repo, queue, bad)
+    with pytest.raises(DecodeError, match=r"broken\.mp4"):
+        ingest_video(repo, queue, bad)  # refused at the door...
+    # ...so this one broke after it was ingested (the NAS copy went bad)
+    repo.upsert_video("broken", str(bad), status=VideoStatus.QUEUED)
+    task_id = queue.enqueue(
+        TaskType.HEAVY_PROCESS_VIDEO,
+        {"video_id": "broken", "raw_video": str(bad)},
+        video_id="broken",
+    )
     worker = HeavyWorker(
         DirectQueueClient(queue, repo), settings, poll_interval_s=0.05, heartbeat_interval_s=1
     )
     deadline = time.time() + 60
-    while (t := queue.get(r.task_id or 0)) is not None and t.status is not TaskStatus.DEAD:
+    while (t := queue.get(task_id or 0)) is not None and t.status is not TaskStatus.DEAD:
         worker.run(until_idle=True)
         time.sleep(0.1)
         assert time.time() < deadline
     assert t is not None and t.attempts == 2 and worker.failed == 2
     assert "broken.mp4" in (t.error or "") and "Traceback" not in (t.error or "")
-    v = repo.get_video(r.video_id)
+    v = repo.get_video("broken")
     assert v is not None and v.status is VideoStatus.FAILED and "broken.mp4" in (v.error or "")
 
 
@@ -76,9 +85,11 @@ def test_seed_worker_client_and_server_restart_lose_nothing(tmp_path: Path) -> N
             "DASHCAM_API_KEY": "seed",
             "DASHCAM_SERVER_PORT": str(port),
             "DASHCAM_LEASE_S": "120",
+            "DASHCAM_HEAVY_OUTPUT_ROOT": str(tmp_path / "nas" / "heavy"),
         }
     )
     url = f"http://127.0.0.1:{port}"
+    heavy = tmp_path / "nas" / "heavy" / "cam1-001"  # the seed client's outputs
     settings = load_settings(data_dir=tmp_path / "data")
     queue = TaskQueue(make_engine(settings.db_url))
     queue.enqueue(
@@ -131,8 +142,8 @@ def test_seed_worker_client_and_server_restart_lose_nothing(tmp_path: Path) -> N
         completion = {
             "video_id": "cam1-001",
             "task_id": body["task_id"],
-            "metadata_path": "/nas/heavy/cam1-001/metadata.json",
-            "crops_dir": "/nas/heavy/cam1-001/crops",
+            "metadata_path": str(heavy / "metadata.json"),
+            "crops_dir": str(heavy / "crops"),
             "detections": [{"frame_index": 0}],
             "model_info": {"plate_reader": "seed"},
             "remote_tasks": [{"task_type": "ARCHIVE_VIDEO", "inputs": {"video_id": "cam1-001"}}],
