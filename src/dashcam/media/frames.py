@@ -135,8 +135,8 @@ def _degrade(image: NDArray[np.uint8], rng: np.random.Generator) -> None:
     blurred = cv2.GaussianBlur(image, (0, 0), sigma)
     quality = int(rng.integers(45, 80))
     ok, jpeg = cv2.imencode(".jpg", blurred, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if ok:
-        np.copyto(image, cv2.imdecode(jpeg, cv2.IMREAD_COLOR))
+    decoded = cv2.imdecode(jpeg, cv2.IMREAD_COLOR) if ok else None
+    np.copyto(image, blurred if decoded is None else decoded)
 
 
 def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
