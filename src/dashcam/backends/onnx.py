@@ -27,7 +27,12 @@ def shipped_model(file_name: str, what: str) -> Path:
 
 
 def onnx_session(path: Path, threads: int, what: str) -> Any:
-    """A CPU onnxruntime session on ``path``; ``threads`` > 0 sets its intra-op threads."""
+    """A CPU onnxruntime session on ``path``; ``threads`` > 0 sets its intra-op threads.
+
+    Its threads sleep instead of spinning between runs: the engine's workers, the relay's
+    CV worker and the server's workers share a few cores, where spinning threads burn the
+    time the others need (about a fifth less CPU per photo, measured with other work running).
+    """
     if not path.is_file():
         raise BackendUnavailable(f"{what}: model file not found: {path}")
     try:
@@ -38,4 +43,5 @@ def onnx_session(path: Path, threads: int, what: str) -> Any:
     if threads > 0:
         options.intra_op_num_threads = threads
     options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
