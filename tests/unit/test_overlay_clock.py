@@ -12,7 +12,7 @@ from dashcam.domain.overlay_clock import (
     overlay_clock,
     parse_overlay,
 )
-from dashcam.media.overlay_burn import ClockFormat, ClipOverlay, clock_text, overlay_line
+from dashcam.media.overlay_burn import ClipOverlay, ClockFormat, clock_text, overlay_line
 
 
 def ms(*args: int) -> int:

@@ -274,7 +274,7 @@ def overlay_clock(
     timed = [(pts, r) for pts, r in readings if r is not None and r.shown_ms is not None]
     if not timed:
         return None
-    deltas = np.array([r.shown_ms - round(pts * 1000) for pts, r in timed], dtype=np.int64)
+    deltas = np.array([(r.shown_ms or 0) - round(pts * 1000) for pts, r in timed], np.int64)
     med = float(np.median(deltas))
     keep = [i for i, d in enumerate(deltas.tolist()) if abs(d - med) <= max_outlier_ms]
     if len(keep) < max(min_used, -(-len(timed) // 2)):

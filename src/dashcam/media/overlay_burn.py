@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from dashcam.domain.gps import GpsFix
 from dashcam.domain.overlay_clock import MPH_TO_KMH
 
-__all__ = ["ClockFormat", "ClipOverlay", "burn_overlay", "clock_text"]
+__all__ = ["ClipOverlay", "ClockFormat", "burn_overlay", "clock_text"]
 
 
 class ClockFormat(StrEnum):

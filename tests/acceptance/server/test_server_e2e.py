@@ -129,7 +129,7 @@ def test_two_videos_end_archived_and_searchable(
                 "start_utc_ms": starts[0],
                 "gps_minus_creation_s": None,
             },
-            "video",
+            "container",
         ),
         "drive1": (
             {
