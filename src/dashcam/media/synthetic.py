@@ -122,6 +122,7 @@ def make_clip(
     creation_offset_s: float | None = 0.0,
     overlay: ClipOverlay | None = None,
     shake_px: float = 0.0,
+    lead_widths: tuple[float, float] | None = None,
 ) -> SyntheticClip:
     """Write ``<out_dir>/<name>.<container>`` and ``<out_dir>/<name>.gps``; return ground truth.
 
@@ -135,6 +136,9 @@ def make_clip(
     None: the container has no creation time). ``overlay`` burns a dashcam's clock (and
     speed, position) into the bottom of every frame (``media/overlay_burn.py``);
     ``shake_px`` shakes the camera by up to that many pixels (the overlay stays put).
+    ``lead_widths`` puts a car ahead in our lane for the whole clip, carrying the first
+    plate, its on-screen width going from the first to the second value (px at 720p):
+    ``(800, 780)`` is a car close ahead at our speed, its plate just above the overlay.
     Example::
 
         clip = make_clip(tmp, duration_s=6, n_vehicles=2)
@@ -153,7 +157,13 @@ def make_clip(
         raise InputError(f"plate texts must be distinct, got {texts}")
     start = start_utc.astimezone(UTC) if start_utc is not None else _default_start(seed)
     scene = Scene(resolution_wh, rng)
-    vehicles = _schedule(texts, duration_s, rng)
+    if lead_widths is not None and texts:
+        w0, w1 = lead_widths
+        colour = BODY_COLOURS[int(rng.integers(len(BODY_COLOURS)))]
+        lead = Vehicle(texts[0], 0, 0.0, duration_s, w0, w1, colour, render_plate(texts[0], 120))
+        vehicles = [lead, *_schedule(texts[1:], duration_s, rng)]
+    else:
+        vehicles = _schedule(texts, duration_s, rng)
     fixes = drive_track(start, duration_s, rng)
 
     out_dir = Path(out_dir)

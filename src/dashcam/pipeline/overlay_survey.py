@@ -44,6 +44,9 @@ STILL_SCENE = 2.0
 #: overlay from the survey alone (elsewhere only when it reads as a clock or a speed; the
 #: track stage's own learner still catches the rest).
 EDGE_BAND = 0.15
+#: Overlay text covers, over all surveyed frames, at most this many times the rows it
+#: covers on (almost) every frame.
+STRAY_ROWS = 1.4
 _MAX_TILT_DEG = 3.0
 _MIN_LINE_H_PX = 8.0
 _PAD_PX = 4
@@ -126,27 +129,32 @@ class OverlaySurveyor:
         candidates = self._still_text([img for _, img in images])
         if not candidates:
             return OverlaySurvey(frames=len(images))
-        texts = self._texts(images, candidates)
-        readings = [parse_overlay(t) for t in texts]
+        # each candidate on its own: does it read as a clock or a speed on most frames?
+        per_frame = [
+            [parse_overlay(t) is not None for t in self._texts(images, [r])] for r in candidates
+        ]
+        clock_like = [sum(hits) * 2 >= len(hits) for hits in per_frame]
         height = images[0][1].shape[0]
-        clock_like = sum(r is not None for r in readings) * 2 >= len(readings)
         if _scene_change([img for _, img in images], candidates) < STILL_SCENE:
             # nothing moves, so still text proves nothing (a parked car's plate) unless
             # it reads as a clock or a speed
-            regions = candidates if clock_like else []
+            regions = [r for r, c in zip(candidates, clock_like, strict=True) if c]
         else:
-            regions = [r for r in candidates if clock_like or _in_band(r, height)]
+            regions = [
+                r for r, c in zip(candidates, clock_like, strict=True) if c or _in_band(r, height)
+            ]
         if not regions:
             return OverlaySurvey(frames=len(images))
-        if len(regions) < len(candidates):
-            texts = self._texts(images, regions)
-            readings = [parse_overlay(t) for t in texts]
+        texts = self._texts(images, regions)
+        readings = [parse_overlay(t) for t in texts]
         clock = overlay_clock([(pts, r) for (pts, _), r in zip(images, readings, strict=True)])
         return OverlaySurvey(tuple(regions), texts[0], clock, len(images))
 
     def _still_text(self, images: list[NDArray[np.uint8]]) -> list[Box]:
-        """Upright text lines on the same pixels in all but at most one frame (xyxy,
-        padded like plate candidates so those cut from the overlay fall inside)."""
+        """Upright text lines on the same pixels in all but at most one frame, whose text
+        never strayed beyond them (a car ahead at our speed still drifts and bobs: the
+        rows its text covered on some frame outnumber those it covered on all). As xyxy,
+        padded like plate candidates so those cut from the overlay fall inside."""
         hits: NDArray[np.int16] | None = None
         sx = sy = 1.0
         for img in images:
@@ -155,8 +163,17 @@ class OverlaySurveyor:
             hits = text if hits is None else hits + text
         if hits is None:
             return []
-        still = (hits >= len(images) - 1).astype(np.float32)
-        lines = lines_from_map(still, sx, sy, 0.5, 0.5, self._lines.unclip_ratio)
+        still = (hits >= len(images) - 1).astype(np.uint8)
+        _, any_labels, any_stats, _ = cv2.connectedComponentsWithStats((hits > 0).astype(np.uint8))
+        n_still, still_labels, still_stats, _ = cv2.connectedComponentsWithStats(still)
+        keep = np.zeros_like(still)
+        for k in range(1, n_still):
+            rows = int(still_stats[k, cv2.CC_STAT_HEIGHT])
+            ys, xs = np.nonzero(still_labels == k)
+            owner = int(any_labels[ys[0], xs[0]])
+            if any_stats[owner, cv2.CC_STAT_HEIGHT] <= STRAY_ROWS * rows + 2:
+                keep[still_labels == k] = 1
+        lines = lines_from_map(keep.astype(np.float32), sx, sy, 0.5, 0.5, self._lines.unclip_ratio)
         h, w = images[0].shape[:2]
         return [
             (
