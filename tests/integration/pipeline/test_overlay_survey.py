@@ -14,7 +14,7 @@ from pipeline_helpers import engine_settings, sighting_facts
 
 from dashcam.config import Settings
 from dashcam.domain.video_clock import ClockSource
-from dashcam.media.overlay_burn import ClockFormat
+from dashcam.media.overlay_burn import ClockFormat, clock_text
 from dashcam.media.synthetic import ClipOverlay, SyntheticClip, make_clip
 from dashcam.pipeline.engine import Engine, EngineOptions
 from dashcam.pipeline.inline import VideoJob, VideoResult, process_videos
@@ -66,7 +66,8 @@ def test_inline_reports_every_plate_and_no_overlay(
     video = json.loads(inline_result.metadata_path.read_text())["video"]
     assert video["overlay"]["regions"]
     assert all(r[1] >= 600 for r in video["overlay"]["regions"])
-    assert "PM" in video["overlay"]["text"]
+    # what the first frame showed, read with its separators
+    assert clock_text(ClockFormat.MDY_12, clock_clip.start_utc) in video["overlay"]["text"]
 
 
 def test_engine_matches_inline_without_overlay(
