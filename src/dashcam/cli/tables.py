@@ -125,7 +125,10 @@ def videos_table(videos: Sequence[VideoRecord]) -> Table:
         "GPS clock",
         "outputs",
     ):
-        table.add_column(col)
+        # the offsets and the path give way when the table is too wide; times and clocks
+        # stay on one line
+        wraps = col in ("other clocks", "outputs")
+        table.add_column(col, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis")
     for v in videos:
         recorded = "—"
         if v.recorded_at is not None:
