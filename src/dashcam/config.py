@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     )
     min_plate_confidence: float = Field(0.5, ge=0.0, le=1.0)
     min_track_reads: int = Field(2, ge=1, description="Reads needed before a track is a sighting")
+    overlay_survey_s: float = Field(
+        3.0,
+        ge=0.0,
+        le=60.0,
+        description="Seconds at the start of a video surveyed for the dashcam's burned-in"
+        " overlay (its regions are no plates; its date/time is a clock); 0 = off",
+    )
     model_threads: int = Field(
         0, ge=0, description="Threads per model session (ONNX Runtime); 0 = library default"
     )

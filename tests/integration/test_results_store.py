@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from dashcam.domain.gps import GpsClock, RecordedClock, TrackTimeBase
+from dashcam.domain.gps import GpsClock, TrackTimeBase
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
+from dashcam.domain.video_clock import ClockSource
 from dashcam.store.database import make_engine
 from dashcam.store.results import ResultsRepository, gps_clock_columns
 from dashcam.store.schema import VideoStatus
@@ -121,14 +122,14 @@ def test_sightings_filter_by_time(repo: ResultsRepository) -> None:
 @pytest.mark.parametrize(
     ("clock", "start_clock"),
     [
-        (GpsClock(TrackTimeBase.VIDEO, "gpmf", 1_700_000_000_000, -3_600_000), RecordedClock.GPS),
-        (GpsClock(TrackTimeBase.CREATION_TIME, "nmea", 1_700_000_000_000), RecordedClock.VIDEO),
-        (GpsClock(TrackTimeBase.FIRST_FIX, "nmea", 1_700_000_000_000), RecordedClock.GPS),
-        (None, RecordedClock.VIDEO),
+        (GpsClock(TrackTimeBase.VIDEO, "gpmf", 1_700_000_000_000, -3_600_000), ClockSource.GPS),
+        (GpsClock(TrackTimeBase.CREATION_TIME, "nmea", 1_700_000_000_000), ClockSource.CONTAINER),
+        (GpsClock(TrackTimeBase.FIRST_FIX, "nmea", 1_700_000_000_000), ClockSource.GPS),
+        (None, ClockSource.CONTAINER),
     ],
 )
 def test_the_gps_clock_is_stored_with_the_video(
-    repo: ResultsRepository, clock: GpsClock | None, start_clock: RecordedClock
+    repo: ResultsRepository, clock: GpsClock | None, start_clock: ClockSource
 ) -> None:
     repo.upsert_video("v1", "/a.mp4", **gps_clock_columns(clock))
     got = repo.get_video("v1")

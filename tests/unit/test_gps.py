@@ -11,7 +11,6 @@ import pytest
 from dashcam.domain.gps import (
     GpsFix,
     GpsTrack,
-    RecordedClock,
     TrackTimeBase,
     bearing_deg,
     gps_clock,
@@ -25,6 +24,7 @@ from dashcam.domain.gps import (
     with_clock_offset,
     without_video_times,
 )
+from dashcam.domain.video_clock import ClockSource
 from dashcam.output.metadata import gps_clock_from_dict, gps_clock_to_dict
 
 T0 = 1_700_000_000_000
@@ -200,20 +200,20 @@ def test_frames_meet_a_side_car_track_at_start_plus_pts() -> None:
             EMBEDDED,
             T0 + 43_600_000,
             (TrackTimeBase.VIDEO, T0 + 40_000, -43_560_000),
-            RecordedClock.GPS,
+            ClockSource.GPS,
         ),
-        (EMBEDDED, None, (TrackTimeBase.VIDEO, T0 + 40_000, None), RecordedClock.GPS),
+        (EMBEDDED, None, (TrackTimeBase.VIDEO, T0 + 40_000, None), ClockSource.GPS),
         (
             without_video_times(EMBEDDED),
             T0 + 5,
             (TrackTimeBase.CREATION_TIME, T0 + 5, None),
-            RecordedClock.VIDEO,
+            ClockSource.CONTAINER,
         ),
         (
             without_video_times(EMBEDDED),
             None,
             (TrackTimeBase.FIRST_FIX, T0 + 40_003, None),
-            RecordedClock.GPS,
+            ClockSource.GPS,
         ),
     ],
 )
@@ -221,7 +221,7 @@ def test_gps_clock(
     track: GpsTrack,
     creation_ms: int | None,
     expected: tuple[TrackTimeBase, int, int | None],
-    start_clock: RecordedClock,
+    start_clock: ClockSource,
 ) -> None:
     clock = gps_clock(track, source="x", creation_ms=creation_ms)
     assert (clock.time_base, clock.start_utc_ms, clock.gps_minus_creation_ms) == expected
@@ -233,5 +233,5 @@ def test_gps_clock(
 
 
 def test_without_a_track_a_start_is_on_the_video_clock() -> None:
-    assert recorded_clock(None) is RecordedClock.VIDEO
+    assert recorded_clock(None) is ClockSource.CONTAINER
     assert gps_clock_to_dict(None) is None and gps_clock_from_dict(None) is None

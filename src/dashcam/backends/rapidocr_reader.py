@@ -108,7 +108,8 @@ class RapidOcrReader:
         meta = self._session.get_modelmeta().custom_metadata_map
         if "character" not in meta:
             raise BackendUnavailable(f"plate reader 'rapidocr': {path} has no character list")
-        self._decoder = CtcAlnumDecoder(meta["character"].splitlines())
+        self._characters = meta["character"].splitlines()
+        self._decoder = CtcAlnumDecoder(self._characters)
         self._input = self._session.get_inputs()[0].name
         self._variants = variants
         self.read([np.full((40, 120, 3), 255, dtype=np.uint8)])  # warm up
@@ -157,16 +158,36 @@ class RapidOcrReader:
 
     def read_lines(self, images: Sequence[ImageBGR]) -> list[PlateRead]:
         """Read each image as one text line, no variants; batches by similar width."""
+        return [self._decoder.decode(p) for p in self._probabilities(images)]
+
+    def read_text(self, images: Sequence[ImageBGR]) -> list[str]:
+        """Read each image as one line of any text, punctuation and spaces kept (greedy
+        CTC over the model's whole alphabet), e.g. a dashcam's burned-in
+        ``7/27/2018 4:11:12 PM`` — not a plate, so not decoded as one."""
+        out = []
+        space = len(self._characters) + 1
+        for probs in self._probabilities(images):
+            best = probs.argmax(axis=1).tolist()
+            chars = [
+                " " if k == space else self._characters[k - 1]
+                for i, k in enumerate(best)
+                if k != 0 and (i == 0 or k != best[i - 1]) and k <= space
+            ]
+            out.append("".join(chars).strip())
+        return out
+
+    def _probabilities(self, images: Sequence[ImageBGR]) -> list[NDArray[np.float32]]:
+        """The model's (T, C) softmax per image, batched by similar width."""
         widths = [self._width(img) for img in images]
         order = np.argsort(widths, kind="stable")
-        out: list[PlateRead] = [PlateRead("", 0.0) for _ in images]
+        out: list[NDArray[np.float32]] = [np.empty((0, 0), np.float32) for _ in images]
         for start in range(0, len(order), _BATCH):
             idx = order[start : start + _BATCH].tolist()
             batch_w = max(_MIN_W, max(widths[i] for i in idx))
             batch = np.stack([self._normalise(images[i], batch_w) for i in idx])
             probs = self._session.run(None, {self._input: batch})[0]
             for j, i in enumerate(idx):
-                out[i] = self._decoder.decode(probs[j])
+                out[i] = probs[j]
         return out
 
     @staticmethod

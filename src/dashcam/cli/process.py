@@ -258,11 +258,15 @@ def register(app: typer.Typer) -> None:
         duration: float = typer.Option(20.0, "--duration", help="Clip length in seconds."),
         seed: int = typer.Option(0, "--seed", help="Same seed, same clip."),
     ) -> None:
-        """Make a synthetic dashcam clip with known plates and a GPS log, then process it."""
-        from dashcam.media.synthetic import make_clip
+        """Make a synthetic dashcam clip with known plates, a burned-in clock and a GPS log,
+        then process it."""
+        from dashcam.media.synthetic import ClipOverlay, make_clip
 
         console.print(f"making a {duration:.0f} s synthetic clip in {out_dir} ...")
-        clip = make_clip(out_dir, name="demo", seed=seed, duration_s=duration)
+        # the dashcam's own date/time/speed at the bottom: not a plate, and a clock
+        clip = make_clip(
+            out_dir, name="demo", seed=seed, duration_s=duration, overlay=ClipOverlay()
+        )
         console.print(
             f"rendered plates: {', '.join(p.text for p in clip.plates)}\n"
             f"video: {clip.video_path}\nGPS:   {clip.gps_path}"

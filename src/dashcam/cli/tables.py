@@ -11,6 +11,7 @@ from rich.table import Table
 
 from dashcam.domain.gps import GpsClock, TrackTimeBase
 from dashcam.domain.sighting import Sighting
+from dashcam.domain.video_clock import VideoClock
 from dashcam.store.results import VideoRecord
 from dashcam.store.status import SystemStatus, WorkerView
 from dashcam.store.task_records import Task
@@ -78,6 +79,7 @@ def sightings_table(
 _TIME_BASES = {
     TrackTimeBase.VIDEO: "video time",
     TrackTimeBase.CREATION_TIME: "creation time",
+    TrackTimeBase.OVERLAY: "overlay clock",
     TrackTimeBase.FIRST_FIX: "first fix",
 }
 
@@ -92,10 +94,41 @@ def gps_clock_cell(clock: GpsClock | None) -> str:
     return cell
 
 
+def _span(ms: int) -> str:
+    """A clock offset as people read it: ``+12.3 s``, ``-15.0 min``, ``+2.00 h``, ``-2163 d``."""
+    s = ms / 1000
+    if abs(s) < 120:
+        return f"{s:+.1f} s"
+    if abs(s) < 7200:
+        return f"{s / 60:+.1f} min"
+    if abs(s) < 3 * 86_400:
+        return f"{s / 3600:+.2f} h"
+    return f"{s / 86_400:+.0f} d"
+
+
+def clock_offsets_cell(clock: VideoClock | None) -> str:
+    """Every other clock's start minus the one used: ``container -2163 d`` / ``—``."""
+    if clock is None or not clock.offsets_ms:
+        return "—"
+    return ", ".join(f"{k.value} {_span(v)}" for k, v in clock.offsets_ms.items())
+
+
 def videos_table(videos: Sequence[VideoRecord]) -> Table:
     table = Table(title="Videos")
-    for col in ("id", "status", "recorded (UTC)", "duration", "sightings", "GPS clock", "outputs"):
-        table.add_column(col)
+    for col in (
+        "id",
+        "status",
+        "recorded (UTC)",
+        "duration",
+        "sightings",
+        "other clocks",
+        "GPS clock",
+        "outputs",
+    ):
+        # the offsets and the path give way when the table is too wide; times and clocks
+        # stay on one line
+        wraps = col in ("other clocks", "outputs")
+        table.add_column(col, no_wrap=not wraps, overflow="fold" if wraps else "ellipsis")
     for v in videos:
         recorded = "—"
         if v.recorded_at is not None:
@@ -109,6 +142,7 @@ def videos_table(videos: Sequence[VideoRecord]) -> Table:
             recorded,
             f"{v.duration_s:.1f} s" if v.duration_s else "—",
             str(v.n_sightings),
+            clock_offsets_cell(v.clock),
             gps_clock_cell(v.gps_clock),
             v.archive_dir or v.output_dir or "—",
         )

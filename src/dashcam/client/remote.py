@@ -16,7 +16,11 @@ import httpx
 
 from dashcam.client.base import PAGE
 from dashcam.errors import ConfigError, InputError, StoreError
-from dashcam.output.metadata import gps_clock_from_dict, sighting_from_dict
+from dashcam.output.metadata import (
+    gps_clock_from_dict,
+    sighting_from_dict,
+    video_clock_from_dict,
+)
 from dashcam.services.ingest import IngestResult
 from dashcam.store.results import StoredSighting, VideoRecord
 from dashcam.store.schema import VideoStatus
@@ -49,6 +53,7 @@ def video_from_json(d: Mapping[str, Any]) -> VideoRecord:
         recorded_at=_time(d.get("recorded_at")),
         gps_path=d.get("gps_path"),
         gps_clock=gps_clock_from_dict(d.get("gps_clock")),
+        clock=video_clock_from_dict(d.get("clock")),
         output_dir=d.get("output_dir"),
         archive_dir=d.get("archive_dir"),
         frames_processed=d.get("frames_processed"),

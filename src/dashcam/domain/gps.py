@@ -18,6 +18,8 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
+from dashcam.domain.video_clock import ClockSource, camera_start
+
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
 
 FloatArray = npt.NDArray[np.float64]
@@ -321,7 +323,8 @@ class TrackTimeBase(StrEnum):
 
     VIDEO = "video"  # track embedded in the video: frames meet fixes by video time
     CREATION_TIME = "creation_time"  # side-car: first frame at the container's creation time
-    FIRST_FIX = "first_fix"  # side-car and no creation time: first frame at the first fix
+    OVERLAY = "overlay"  # side-car: first frame at the time burned into the frames
+    FIRST_FIX = "first_fix"  # side-car and no camera clock: first frame at the first fix
 
 
 @dataclass(frozen=True)
@@ -340,24 +343,24 @@ class GpsClock:
     gps_minus_creation_ms: int | None = None
 
 
-class RecordedClock(StrEnum):
-    """Which clock a video's start (its ``recorded_at``) is on."""
-
-    VIDEO = "video"  # the container's creation time
-    GPS = "gps"  # the GPS track's: its fixes on the video's timeline, or its first fix
-
-
-def recorded_clock(clock: GpsClock | None) -> RecordedClock:
+def recorded_clock(clock: GpsClock | None) -> ClockSource:
     """The clock of the start of a video whose frames met its track by ``clock`` (None:
-    no track, so a start, if any, is the container's creation time)."""
+    no track, so a start, if any, is the container's creation time). For videos stored
+    before their clock's source was (``VideoClock``)."""
     if clock is None or clock.time_base is TrackTimeBase.CREATION_TIME:
-        return RecordedClock.VIDEO
-    return RecordedClock.GPS
+        return ClockSource.CONTAINER
+    if clock.time_base is TrackTimeBase.OVERLAY:
+        return ClockSource.OVERLAY
+    return ClockSource.GPS
 
 
-def gps_clock(track: GpsTrack, *, source: str, creation_ms: int | None) -> GpsClock:
+def gps_clock(
+    track: GpsTrack, *, source: str, creation_ms: int | None, overlay_ms: int | None = None
+) -> GpsClock:
     """The clock of a video whose track is ``track`` (read from ``source``, e.g. ``"gpmf"``
-    or ``"nmea"``) and whose container says it was created at ``creation_ms`` (UTC ms).
+    or ``"nmea"``), whose container says it was created at ``creation_ms`` (UTC ms) and
+    whose overlay shows ``overlay_ms`` at its first frame. A side-car track meets the
+    frames at the camera's start (:func:`~dashcam.domain.video_clock.camera_start`).
 
     >>> t = GpsTrack([GpsFix(10_500, 0.0, 0.0, video_ms=500), GpsFix(11_500, 0.0, 0.0,
     ...     video_ms=1500)])
@@ -373,8 +376,14 @@ def gps_clock(track: GpsTrack, *, source: str, creation_ms: int | None) -> GpsCl
         start = int(np.median(np.array(deltas, dtype=np.int64)))
         diff = None if creation_ms is None else start - creation_ms
         return GpsClock(TrackTimeBase.VIDEO, source, start, diff)
-    if creation_ms is not None:
-        return GpsClock(TrackTimeBase.CREATION_TIME, source, creation_ms)
+    camera = camera_start(creation_ms, overlay_ms)
+    if camera is not None:
+        base = (
+            TrackTimeBase.OVERLAY
+            if camera[0] is ClockSource.OVERLAY
+            else TrackTimeBase.CREATION_TIME
+        )
+        return GpsClock(base, source, camera[1])
     return GpsClock(TrackTimeBase.FIRST_FIX, source, track.start_ms)
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 Box = tuple[float, float, float, float]
 
-__all__ = ["OverlayConfig", "OverlayMask"]
+__all__ = ["OverlayConfig", "OverlayMask", "covered"]
 
 
 @dataclass(frozen=True)
@@ -129,14 +129,26 @@ class OverlayMask:
         horizon = max(2.0, self.config.min_span_s)
         self._spots = [s for s in self._spots if now_s - s.last_s <= horizon]
 
+    def seed(self, regions: Sequence[Sequence[float]]) -> None:
+        """Add regions found beforehand (a survey of the video's first seconds)."""
+        for r in regions:
+            region = (float(r[0]), float(r[1]), float(r[2]), float(r[3]))
+            if region not in self.regions:
+                self.regions.append(region)
+
     def covers(self, box: Sequence[float]) -> bool:
         """Whether most of ``box`` lies inside a confirmed overlay region."""
-        area = max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
-        if area <= 0:
-            return False
-        for r in self.regions:
-            ix = max(0.0, min(box[2], r[2]) - max(box[0], r[0]))
-            iy = max(0.0, min(box[3], r[3]) - max(box[1], r[1]))
-            if ix * iy >= self.config.cover_share * area:
-                return True
+        return covered(box, self.regions, self.config.cover_share)
+
+
+def covered(box: Sequence[float], regions: Sequence[Sequence[float]], share: float = 0.6) -> bool:
+    """Whether at least ``share`` of ``box`` (xyxy) lies inside one of ``regions``."""
+    area = max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
+    if area <= 0:
         return False
+    for r in regions:
+        ix = max(0.0, min(box[2], r[2]) - max(box[0], r[0]))
+        iy = max(0.0, min(box[3], r[3]) - max(box[1], r[1]))
+        if ix * iy >= share * area:
+            return True
+    return False

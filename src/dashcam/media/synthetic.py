@@ -20,16 +20,19 @@ from typing import Any
 import av
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from dashcam.domain.gps import GpsFix, GpsTrack
 from dashcam.errors import InputError
 from dashcam.media.drive import distance_travelled_m, drive_track, nmea_lines
 from dashcam.media.embedded import EmbeddedSource
 from dashcam.media.embedded_writer import EmbeddedTruth, embed_track
+from dashcam.media.overlay_burn import ClipOverlay, burn_overlay, overlay_line
 from dashcam.media.plates import plate_texts, render_plate
 from dashcam.media.scene import BODY_COLOURS, Placed, Scene, Vehicle, overlaps
 
 __all__ = [
+    "ClipOverlay",
     "RenderedPlate",
     "SyntheticClip",
     "make_clip",
@@ -116,7 +119,10 @@ def make_clip(
     container: str = "mp4",
     start_utc: datetime | None = None,
     telemetry: EmbeddedSource | None = None,
-    creation_offset_s: float = 0.0,
+    creation_offset_s: float | None = 0.0,
+    overlay: ClipOverlay | None = None,
+    shake_px: float = 0.0,
+    lead_widths: tuple[float, float] | None = None,
 ) -> SyntheticClip:
     """Write ``<out_dir>/<name>.<container>`` and ``<out_dir>/<name>.gps``; return ground truth.
 
@@ -126,7 +132,13 @@ def make_clip(
     With ``telemetry`` (MP4 only) the track goes inside the video instead of a side-car
     (``gps_path`` is then the video) and ``embedded`` holds the samples as stored, the
     first frame at ``start_utc`` on the GPS clock. ``creation_offset_s`` shifts the
-    container's creation time from ``start_utc`` (3600: a camera writing UTC+1 local time).
+    container's creation time from ``start_utc`` (3600: a camera writing UTC+1 local time;
+    None: the container has no creation time). ``overlay`` burns a dashcam's clock (and
+    speed, position) into the bottom of every frame (``media/overlay_burn.py``);
+    ``shake_px`` shakes the camera by up to that many pixels (the overlay stays put).
+    ``lead_widths`` puts a car ahead in our lane for the whole clip, carrying the first
+    plate, its on-screen width going from the first to the second value (px at 720p):
+    ``(800, 780)`` is a car close ahead at our speed, its plate just above the overlay.
     Example::
 
         clip = make_clip(tmp, duration_s=6, n_vehicles=2)
@@ -145,7 +157,13 @@ def make_clip(
         raise InputError(f"plate texts must be distinct, got {texts}")
     start = start_utc.astimezone(UTC) if start_utc is not None else _default_start(seed)
     scene = Scene(resolution_wh, rng)
-    vehicles = _schedule(texts, duration_s, rng)
+    if lead_widths is not None and texts:
+        w0, w1 = lead_widths
+        colour = BODY_COLOURS[int(rng.integers(len(BODY_COLOURS)))]
+        lead = Vehicle(texts[0], 0, 0.0, duration_s, w0, w1, colour, render_plate(texts[0], 120))
+        vehicles = [lead, *_schedule(texts[1:], duration_s, rng)]
+    else:
+        vehicles = _schedule(texts, duration_s, rng)
     fixes = drive_track(start, duration_s, rng)
 
     out_dir = Path(out_dir)
@@ -160,8 +178,9 @@ def make_clip(
     options = {"movflags": "+faststart"} if container in ("mp4", "mov") else {}
     out = av.open(str(video_path), mode="w", options=options)
     try:
-        created = start + timedelta(seconds=creation_offset_s)
-        out.metadata["creation_time"] = created.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if creation_offset_s is not None:
+            created = start + timedelta(seconds=creation_offset_s)
+            out.metadata["creation_time"] = created.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         stream: Any = out.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
@@ -174,6 +193,7 @@ def make_clip(
             stream.codec_context.qmin = 2
             stream.codec_context.qmax = 4
         img = np.empty((height, width, 3), np.uint8)
+        phases = rng.uniform(0, 2 * np.pi, 2) if shake_px else np.zeros(2)
         for i in range(n_frames):
             t = i / fps
             np.copyto(img, scene.background)
@@ -187,6 +207,11 @@ def make_clip(
                 if _legible(p, placed[j + 1 :], resolution_wh):
                     span = spans.setdefault(p.vehicle.text, [t, t])
                     span[1] = t
+            if shake_px:
+                _shake(img, shake_px, t, phases)
+            if overlay is not None:
+                now = start + timedelta(seconds=t)
+                burn_overlay(img, overlay_line(overlay, now, _fix_at(fixes, now)))
             frame = av.VideoFrame.from_ndarray(img, format="bgr24")
             frame.pts = i
             frame.time_base = Fraction(1, fps)
@@ -222,6 +247,22 @@ def make_clip(
         fixes=tuple(fixes),
         embedded=truth,
     )
+
+
+def _fix_at(fixes: Sequence[GpsFix], t: datetime) -> GpsFix | None:
+    """The last fix at or before ``t``."""
+    t_ms = t.timestamp() * 1000
+    before = [f for f in fixes if f.timestamp_ms <= t_ms]
+    return before[-1] if before else None
+
+
+def _shake(img: NDArray[np.uint8], shake_px: float, t: float, phases: NDArray[np.float64]) -> None:
+    """Shift the frame by a wobble of up to ``shake_px`` (a camera on a bumpy road)."""
+    dx = shake_px * np.sin(2 * np.pi * 1.3 * t + phases[0])
+    dy = shake_px * np.sin(2 * np.pi * 1.9 * t + phases[1])
+    m = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]], dtype=np.float32)
+    h, w = img.shape[:2]
+    img[:] = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
 
 
 def make_still(

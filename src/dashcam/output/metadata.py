@@ -6,6 +6,7 @@ from typing import Any
 
 from dashcam.domain.gps import GpsClock, TrackTimeBase
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
+from dashcam.domain.video_clock import ClockSource, VideoClock
 
 FORMAT_VERSION = 1
 
@@ -144,6 +145,31 @@ def gps_clock_from_dict(d: dict[str, Any] | None) -> GpsClock | None:
         source=str(d["source"]),
         start_utc_ms=int(d["start_utc_ms"]),
         gps_minus_creation_ms=None if diff is None else round(float(diff) * 1000),
+    )
+
+
+def video_clock_to_dict(clock: VideoClock | None) -> dict[str, Any] | None:
+    """``metadata.json``'s ``video.clock``: which clock placed the video in time
+    (``gps``, ``container``, ``overlay`` or ``filename``), its start, and every other
+    clock's start minus it in seconds, e.g. ``{"container": -185000000.0}``."""
+    if clock is None:
+        return None
+    return {
+        "source": clock.source.value,
+        "start_utc_ms": clock.start_utc_ms,
+        "offsets_s": {k.value: v / 1000 for k, v in clock.offsets_ms.items()},
+    }
+
+
+def video_clock_from_dict(d: dict[str, Any] | None) -> VideoClock | None:
+    """The inverse of :func:`video_clock_to_dict`."""
+    if not d:
+        return None
+    offsets = d.get("offsets_s") or {}
+    return VideoClock(
+        ClockSource(d["source"]),
+        int(d["start_utc_ms"]),
+        {ClockSource(k): round(float(v) * 1000) for k, v in offsets.items()},
     )
 
 

@@ -33,6 +33,7 @@ from dashcam.config import Settings
 from dashcam.errors import DashcamError
 from dashcam.pipeline.frame_store import FrameRef, FrameStore
 from dashcam.pipeline.inline import Progress, VideoJob, VideoResult
+from dashcam.pipeline.overlay_survey import OverlaySurveyor
 from dashcam.pipeline.prepare import prepare
 from dashcam.pipeline.reader import VideoReaders
 from dashcam.pipeline.scheduler import HudOptions, scheduler_main
@@ -164,7 +165,8 @@ class Engine:
         """Process ``jobs``; results of the videos that finished, in job order."""
         t0 = time.perf_counter()
         s = self.settings
-        prepared = [prepare(job, s) for job in jobs]  # fail fast on bad input
+        surveyor = OverlaySurveyor.for_settings(s)
+        prepared = [prepare(job, s, surveyor) for job in jobs]  # fail fast on bad input
         self.runs = [VideoRun(index=i, prepared=p, settings=s) for i, p in enumerate(prepared)]
         self.runs_by_id = {r.video_id: r for r in self.runs}
         if len(self.runs_by_id) < len(self.runs):

@@ -18,6 +18,7 @@ from dashcam.config import Settings
 from dashcam.domain.sighting import PlateObservation, Sighting
 from dashcam.media.decode import FrameReader, VideoInfo
 from dashcam.output.folder import OutputFolder
+from dashcam.pipeline.overlay_survey import OverlaySurveyor
 from dashcam.pipeline.prepare import PreparedVideo, VideoJob, prepare
 from dashcam.stages.detect import OcrStage, PlateDetectStage, VehicleDetectStage
 from dashcam.stages.final_write import FinalWriteStage, VideoFacts
@@ -32,6 +33,7 @@ __all__ = ["DetectorStages", "VideoJob", "VideoResult", "process_video", "proces
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
+Regions = tuple[tuple[float, float, float, float], ...]
 
 
 class DetectorStages:
@@ -43,10 +45,16 @@ class DetectorStages:
         self.plate = PlateDetectStage(settings)
         # With OCR off the stage still merges overlapping candidates (one box per plate).
         self.ocr: OcrStage | None = OcrStage(settings)
+        self.surveyor = OverlaySurveyor.for_settings(settings)
 
-    def analyse(self, video_id: str, frame_index: int, pts_s: float, image: Any) -> FrameAnalysis:
-        """VEHICLE_DETECT → PLATE_DETECT → OCR on one frame."""
-        analysis = FrameAnalysis(video_id=video_id, frame_index=frame_index, pts_s=pts_s)
+    def analyse(
+        self, video_id: str, frame_index: int, pts_s: float, image: Any, overlay: Regions = ()
+    ) -> FrameAnalysis:
+        """VEHICLE_DETECT → PLATE_DETECT → OCR on one frame (``overlay``: the regions the
+        overlay survey found, no plates there)."""
+        analysis = FrameAnalysis(
+            video_id=video_id, frame_index=frame_index, pts_s=pts_s, overlay=overlay
+        )
         self.vehicle.run(image, analysis)
         self.plate.run(image, analysis)
         if self.ocr is not None:
@@ -93,8 +101,8 @@ def process_video(
     stop: threading.Event | None = None,
 ) -> VideoResult:
     """Process one video end to end and publish its outputs (and rows when ``repo``)."""
-    prepared = prepare(job, settings)
     stages = stages or DetectorStages(settings)
+    prepared = prepare(job, settings, stages.surveyor)
     return run_prepared(
         prepared,
         settings,
@@ -146,7 +154,11 @@ def run_prepared(
                     complete = False
                     break
                 analysis = stages.analyse(
-                    facts.video_id, frame.frame_index, frame.pts_s, frame.image
+                    facts.video_id,
+                    frame.frame_index,
+                    frame.pts_s,
+                    frame.image,
+                    prepared.overlay_regions,
                 )
                 obs, ended = tracker.run(analysis)
                 for k, o in enumerate(obs):
@@ -225,8 +237,8 @@ def process_videos(
     stop: threading.Event | None = None,
 ) -> list[VideoResult]:
     """Process several videos one after another, loading models once."""
-    prepared = [prepare(job, settings) for job in jobs]  # fail fast on bad input
     stages = DetectorStages(settings)
+    prepared = [prepare(job, settings, stages.surveyor) for job in jobs]  # bad input fails fast
     results = []
     for p in prepared:
         if stop is not None and stop.is_set():

@@ -105,7 +105,10 @@ class VideoReaders:
                     run.stopped = True
                     break
                 analysis = FrameAnalysis(
-                    video_id=run.video_id, frame_index=frame.frame_index, pts_s=frame.pts_s
+                    video_id=run.video_id,
+                    frame_index=frame.frame_index,
+                    pts_s=frame.pts_s,
+                    overlay=run.prepared.overlay_regions,
                 )
                 task = Task(
                     task_id=next(self.task_ids),

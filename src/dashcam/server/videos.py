@@ -13,7 +13,7 @@ from dashcam.domain.ids import ID_PATTERN, is_valid_id
 from dashcam.errors import InputError, PathEscapeError
 from dashcam.http_errors import error_responses
 from dashcam.media.decode import probe
-from dashcam.output.metadata import gps_clock_to_dict
+from dashcam.output.metadata import gps_clock_to_dict, video_clock_to_dict
 from dashcam.server.deps import ServerState, require_key, state
 from dashcam.server.sightings import sighting_json
 from dashcam.server.tasks import MAX_PRIORITY, task_json
@@ -49,6 +49,7 @@ def video_json(v: VideoRecord) -> dict[str, Any]:
         "recorded_clock": v.recorded_clock.value if v.recorded_clock else None,
         "gps_path": v.gps_path,
         "gps_clock": gps_clock_to_dict(v.gps_clock),
+        "clock": video_clock_to_dict(v.clock),
         "output_dir": v.output_dir,
         "archive_dir": v.archive_dir,
         "location": v.archive_dir or v.output_dir,

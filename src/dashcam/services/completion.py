@@ -22,7 +22,12 @@ from sqlalchemy import Connection
 from dashcam.domain.sighting import Sighting
 from dashcam.errors import DashcamError, InputError, PathEscapeError, describe_fields
 from dashcam.services.task_results import MetadataDoc, TaskResult
-from dashcam.store.results import ResultsRepository, VideoRecord, gps_clock_columns
+from dashcam.store.results import (
+    ResultsRepository,
+    VideoRecord,
+    gps_clock_columns,
+    video_clock_columns,
+)
 from dashcam.store.schema import VideoStatus
 from dashcam.store.task_queue import TaskQueue
 from dashcam.store.task_records import Failed, Finished, FollowUp, Task
@@ -210,6 +215,8 @@ def _done_fields(result: TaskResult) -> dict[str, Any]:
     if "gps_clock" in result.model_fields_set:  # how the frames met the track (None: no track)
         clock = result.gps_clock.to_domain() if result.gps_clock else None
         fields.update(gps_clock_columns(clock))
+    if "clock" in result.model_fields_set:  # which clock placed the video
+        fields.update(video_clock_columns(result.clock.to_domain() if result.clock else None))
     if result.track is not None:
         fields["track"] = [list(p) for p in result.track]
     return fields

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dashcam.domain.gps import GpsClock, TrackTimeBase
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
+from dashcam.domain.video_clock import ClockSource, VideoClock
 from dashcam.store.schema import MAX_BIGINT, MAX_INT
 
 Int32 = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
@@ -144,6 +145,23 @@ class GpsClockIn(_Model):
         )
 
 
+Seconds = Annotated[float, Field(ge=-1e10, le=1e10, allow_inf_nan=False)]
+
+
+class VideoClockIn(_Model):
+    """``metadata.json``'s ``video.clock`` (``output.metadata.video_clock_to_dict``)."""
+
+    source: ClockSource
+    start_utc_ms: EpochMs
+    offsets_s: dict[
+        ClockSource, Annotated[float, Field(ge=-1e10, le=1e10, allow_inf_nan=False)]
+    ] = Field(default_factory=dict, max_length=8)
+
+    def to_domain(self) -> VideoClock:
+        offsets = {k: round(v * 1000) for k, v in self.offsets_s.items()}
+        return VideoClock(self.source, self.start_utc_ms, offsets)
+
+
 def plain_json(value: Any, depth: int = 0) -> bool:
     """True for JSON without NaN/Infinity, nested at most ``_MAX_EXTRA_DEPTH`` deep."""
     if depth > _MAX_EXTRA_DEPTH:
@@ -181,6 +199,7 @@ class TaskResult(BaseModel):
     track: list[tuple[EpochMs, Real, Real]] | None = Field(None, max_length=10_000_000)
     recorded_at: datetime | None = None  # the first frame's time
     gps_clock: GpsClockIn | None = None  # how the frames met the track (None: no track)
+    clock: VideoClockIn | None = None  # which clock placed the video (None: none did)
     complete: bool | None = None
     notes: list[Annotated[str, Field(max_length=2000)]] | None = Field(None, max_length=1000)
     # archive outputs (ARCHIVE_VIDEO)

@@ -51,7 +51,7 @@ class PlateDetectStage:
 
     def run(self, image: ImageBGR, analysis: FrameAnalysis) -> FrameAnalysis:
         regions = analysis.vehicles if len(analysis.vehicles) else None
-        found, crops = propose(self.detector, image, regions)
+        found, crops = propose(self.detector, image, regions, exclude=analysis.overlay)
         analysis.plates = found
         analysis.plate_crops = crops
         analysis.plate_texts = [""] * len(found)

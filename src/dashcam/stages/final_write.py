@@ -11,16 +11,18 @@ from typing import Any
 
 from dashcam.domain.gps import GpsClock, GpsTrack
 from dashcam.domain.sighting import PlateObservation, Sighting
+from dashcam.domain.video_clock import VideoClock
 from dashcam.output.folder import OutputFolder
 from dashcam.output.metadata import (
     FORMAT_VERSION,
     detection_record,
     gps_clock_to_dict,
     sighting_to_dict,
+    video_clock_to_dict,
 )
 from dashcam.output.report import render_report
 from dashcam.stages.summary import position_on
-from dashcam.store.results import ResultsRepository, gps_clock_columns
+from dashcam.store.results import ResultsRepository, gps_clock_columns, video_clock_columns
 from dashcam.store.schema import VideoStatus
 
 
@@ -39,6 +41,9 @@ class VideoFacts:
     gps_path: str | None
     content_hash: str | None
     gps_clock: GpsClock | None = None
+    clock: VideoClock | None = None  # which clock placed the video, the others' offsets
+    overlay_regions: tuple[tuple[float, float, float, float], ...] = ()  # burned-in text
+    overlay_text: str | None = None  # what it said on the first surveyed frame
 
 
 class FinalWriteStage:
@@ -83,6 +88,13 @@ class FinalWriteStage:
                 "gps_path": facts.gps_path,
                 "content_hash": facts.content_hash,
                 "gps_clock": gps_clock_to_dict(facts.gps_clock),
+                "clock": video_clock_to_dict(facts.clock),
+                "overlay": {
+                    "regions": [[round(v, 1) for v in r] for r in facts.overlay_regions],
+                    "text": facts.overlay_text,
+                }
+                if facts.overlay_regions
+                else None,
             },
             "model_info": model_info,
             "stats": stats,
@@ -117,6 +129,7 @@ class FinalWriteStage:
                 recorded_at=facts.recorded_at,
                 gps_path=facts.gps_path,
                 **gps_clock_columns(facts.gps_clock),
+                **video_clock_columns(facts.clock),
                 output_dir=str(out_dir),
                 frames_processed=int(stats.get("frames_processed", 0)),
                 progress=1.0,

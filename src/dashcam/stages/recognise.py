@@ -17,6 +17,7 @@ import numpy as np
 from dashcam.backends.protocols import ImageBGR, PlateDetector, PlateRead, PlateReader
 from dashcam.config import Settings
 from dashcam.domain.detections import Detections
+from dashcam.domain.overlay import covered
 from dashcam.domain.plate_choice import DETECTOR_ONLY, ReadEvidence, choose
 from dashcam.domain.plate_decoding import (
     CtcSteps,
@@ -118,10 +119,18 @@ def plate_crops(image: ImageBGR, found: Detections, pad: float = CROP_PAD) -> li
 
 
 def propose(
-    detector: PlateDetector, image: ImageBGR, regions: Detections | None = None
+    detector: PlateDetector,
+    image: ImageBGR,
+    regions: Detections | None = None,
+    exclude: Sequence[Sequence[float]] = (),
 ) -> tuple[Detections, list[ImageBGR]]:
-    """The detector's :data:`MAX_CANDIDATES` best boxes and their upright crops."""
-    found = top_candidates(detector.detect(image, regions))
+    """The detector's :data:`MAX_CANDIDATES` best boxes and their upright crops, leaving
+    out boxes mostly inside ``exclude`` (the dashcam's overlay regions, xyxy)."""
+    found = detector.detect(image, regions)
+    if exclude and len(found):
+        keep = [k for k, b in enumerate(found.xyxy.tolist()) if not covered(b, exclude)]
+        found = found[np.asarray(keep, dtype=np.int64)]
+    found = top_candidates(found)
     return found, plate_crops(image, found)
 
 

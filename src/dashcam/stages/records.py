@@ -17,6 +17,9 @@ class FrameAnalysis:
     ``plate_texts``/``plate_confidences`` are parallel to ``plates`` ("" when not read);
     ``plate_alternatives`` holds each read's best texts with their probabilities;
     ``plate_crops`` are small BGR crops (kept for the best-crop of each sighting).
+    ``overlay`` holds the dashcam's overlay regions (xyxy) the survey found before the
+    video's first frame: PLATE_DETECT keeps no candidate there, the track stage's
+    overlay learner starts from them.
     """
 
     video_id: str
@@ -30,3 +33,4 @@ class FrameAnalysis:
     plate_alternatives: list[tuple[tuple[str, float], ...]] = field(default_factory=list)
     plate_crops: list[NDArray[np.uint8]] = field(default_factory=list)
     vehicle_class_names: tuple[str, ...] = ()
+    overlay: tuple[tuple[float, float, float, float], ...] = ()

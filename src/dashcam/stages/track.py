@@ -88,6 +88,8 @@ class TrackStage:
         """Track one frame: its observations (with track ids) and the tracks it ended.
 
         Boxes inside learned overlay regions are dropped from ``analysis`` first."""
+        if analysis.overlay:
+            self.overlay.seed(analysis.overlay)  # found by the survey before the first frame
         self.overlay.observe(analysis.pts_s, [tuple(b) for b in analysis.plates.xyxy.tolist()])
         if self.overlay.regions and len(analysis.plates):
             keep = [k for k, b in enumerate(analysis.plates.xyxy.tolist())

@@ -12,9 +12,10 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from dashcam.domain.gps import GpsClock, RecordedClock, TrackTimeBase, recorded_clock
+from dashcam.domain.gps import GpsClock, TrackTimeBase, recorded_clock
 from dashcam.domain.plate_text import search_matches
 from dashcam.domain.sighting import PlateObservation, Position, Sighting
+from dashcam.domain.video_clock import ClockSource, VideoClock
 from dashcam.errors import InputError, StoreError
 from dashcam.store.schema import PlateReadRow, SightingRow, VideoRow, VideoStatus
 
@@ -38,6 +39,7 @@ class VideoRecord:
     recorded_at: datetime | None = None  # the start, on the clock ``recorded_clock`` names
     gps_path: str | None = None
     gps_clock: GpsClock | None = None
+    clock: VideoClock | None = None  # which clock placed it (None: stored before it was kept)
     output_dir: str | None = None
     archive_dir: str | None = None
     frames_processed: int | None = None
@@ -48,9 +50,11 @@ class VideoRecord:
     n_sightings: int = 0
 
     @property
-    def recorded_clock(self) -> RecordedClock | None:
-        """The clock ``recorded_at`` is on (it follows from ``gps_clock``)."""
-        return None if self.recorded_at is None else recorded_clock(self.gps_clock)
+    def recorded_clock(self) -> ClockSource | None:
+        """The clock ``recorded_at`` is on (for older rows it follows from ``gps_clock``)."""
+        if self.recorded_at is None:
+            return None
+        return self.clock.source if self.clock is not None else recorded_clock(self.gps_clock)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,29 @@ def gps_clock_columns(clock: GpsClock | None) -> dict[str, Any]:
         "gps_start_utc_ms": None if clock is None else clock.start_utc_ms,
         "gps_minus_creation_ms": None if clock is None else clock.gps_minus_creation_ms,
     }
+
+
+def video_clock_columns(clock: VideoClock | None) -> dict[str, Any]:
+    """The ``VideoRow`` columns that hold ``clock`` (None without one)."""
+    return {
+        "clock_source": None if clock is None else clock.source.value,
+        "clock_offsets": None
+        if clock is None
+        else {k.value: v / 1000 for k, v in clock.offsets_ms.items()},
+    }
+
+
+def _video_clock(row: Any) -> VideoClock | None:
+    if row.clock_source is None or row.recorded_at is None:
+        return None
+    start = row.recorded_at
+    start = start.replace(tzinfo=UTC) if start.tzinfo is None else start
+    offsets = row.clock_offsets or {}
+    return VideoClock(
+        ClockSource(row.clock_source),
+        round(start.timestamp() * 1000),
+        {ClockSource(k): round(float(v) * 1000) for k, v in offsets.items()},
+    )
 
 
 def _gps_clock(row: Any) -> GpsClock | None:
@@ -96,6 +123,7 @@ def _video_record(row: Any, n_sightings: int = 0) -> VideoRecord:
         recorded_at=row.recorded_at,
         gps_path=row.gps_path,
         gps_clock=_gps_clock(row),
+        clock=_video_clock(row),
         output_dir=row.output_dir,
         archive_dir=row.archive_dir,
         frames_processed=row.frames_processed,

@@ -55,6 +55,10 @@ class VideoRow(Base):
     gps_time_base: Mapped[str | None] = mapped_column(String(16))
     gps_start_utc_ms: Mapped[int | None] = mapped_column(BigInteger)
     gps_minus_creation_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # which clock placed the video (domain.video_clock.VideoClock): its source, and every
+    # other clock's start minus it in seconds ({"container": -185000000.0})
+    clock_source: Mapped[str | None] = mapped_column(String(16))
+    clock_offsets: Mapped[dict[str, float] | None] = mapped_column(JSON)
     output_dir: Mapped[str | None] = mapped_column(Text)
     archive_dir: Mapped[str | None] = mapped_column(Text)
     frames_processed: Mapped[int | None] = mapped_column(Integer)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dashcam.config import Settings
-from dashcam.output.metadata import gps_clock_to_dict, sighting_to_dict
+from dashcam.output.metadata import gps_clock_to_dict, sighting_to_dict, video_clock_to_dict
 from dashcam.pipeline.inline import DetectorStages, VideoJob, process_video
 from dashcam.store.task_records import FollowUp
 from dashcam.store.task_schema import ArchiveVideoPayload, HeavyProcessVideoPayload, TaskType
@@ -121,6 +121,7 @@ class HeavyWorker(Worker):
                 if facts and facts.recorded_at
                 else None,
                 "gps_clock": gps_clock_to_dict(facts.gps_clock) if facts else None,
+                "clock": video_clock_to_dict(facts.clock) if facts else None,
             },
             follow_ups=[
                 FollowUp(TaskType.ARCHIVE_VIDEO, archive.model_dump(), video_id=p.video_id)

@@ -342,7 +342,7 @@ def test_key_once_then_a_bookmarked_plate_page_shows_its_data_and_sign_out_works
 
     # The video page says when it was recorded, and by which clock.
     pg.goto(stack.url + f"/#/video/{videos[0]['id']}")
-    expect(pg.locator("#recorded")).to_contain_text("UTC (video clock)")
+    expect(pg.locator("#recorded")).to_contain_text("UTC (container clock)")
     assert pg.evaluate("window.__prompts") == 0
 
     pg.click("#sign-out")

@@ -126,9 +126,9 @@ def _one_wrong(plate: str) -> str:
 
 # Each seeded video's start clock (in "recorded (UTC)") and its "GPS clock" cell.
 CLOCKS = {
-    "drive": ("(video clock)", "nmea, creation time"),
+    "drive": ("(container clock)", "nmea, creation time"),
     "city-noclock": ("(gps clock)", "nmea, first fix"),
-    "lost": ("(video clock)", "—"),
+    "lost": ("(container clock)", "—"),
     "gopro": ("(gps clock)", f"gpmf, video time, GPS -{CREATION_OFFSET_S:.1f} s vs creation"),
 }
 

@@ -129,7 +129,7 @@ def test_two_videos_end_archived_and_searchable(
                 "start_utc_ms": starts[0],
                 "gps_minus_creation_s": None,
             },
-            "video",
+            "container",
         ),
         "drive1": (
             {
@@ -140,6 +140,11 @@ def test_two_videos_end_archived_and_searchable(
             },
             "gps",
         ),
+    }
+    # ... and which clock placed each video, the others' offsets beside it
+    assert {v["id"].rsplit("-", 1)[0]: v["clock"] for v in videos} == {
+        "drive0": {"source": "container", "start_utc_ms": starts[0], "offsets_s": {}},
+        "drive1": {"source": "gps", "start_utc_ms": starts[1], "offsets_s": {"container": 2.0}},
     }
     for v in videos:
         archive = Path(v["archive_dir"])

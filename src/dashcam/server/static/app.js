@@ -55,10 +55,14 @@ function fmtTime(ms) {
   return new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
 }
 function fmtIso(iso) { return iso ? iso.replace("T", " ").slice(0, 19) : "—"; }
-// A video's recorded time and the clock it came from (the container's, or the GPS track's).
+// A video's recorded time and the clock it came from (the GPS track's, the container's,
+// the one burned into its frames, or its file name's).
 function fmtRecorded(v) {
   if (!v.recorded_at) return "—";
-  const clock = { video: "video clock", gps: "GPS clock" }[v.recorded_clock];
+  const clock = {
+    container: "container clock", gps: "GPS clock", overlay: "overlay clock",
+    filename: "file name clock",
+  }[v.recorded_clock];
   return `${fmtIso(v.recorded_at)} UTC${clock ? ` (${clock})` : ""}`;
 }
 // The moment a sighting's time and place are shown for: its best read (the crop's).
