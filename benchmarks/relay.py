@@ -157,7 +157,7 @@ async def _run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
             asyncio.create_task(_worker(i, ws_url, http, i < args.claimers, stats))
             for i in range(args.workers)
         ]
-        while (await http.get("/health")).json()["workers"] < args.workers:
+        while (await http.get("/health")).json()["now"]["workers"] < args.workers:
             await asyncio.sleep(0.1)
         await asyncio.sleep(args.warmup_s)
         rss = [_rss_mib(pid)]

@@ -59,6 +59,13 @@ class Job:
     resolution_wh: tuple[int, int]
     offered_at: float
     camera_url: str | None = None
+    #: The camera's running number of this job's first frame (frames are counted per camera).
+    seq: int = 0
+    #: Capture time (Unix seconds) of each frame; empty: all at ``timestamp``.
+    frame_times: list[float] = field(default_factory=list)
+    #: Still pending when later frames of its camera were taken: not waited for by the
+    #: sightings, which go on without it (``relay.live.ResultOrder``).
+    passed_over: bool = False
     state: JobState = JobState.pending
     attempt: int = 1
     claimed_by: str | None = None

@@ -209,6 +209,17 @@ def _read_values(sighting_id: int, r: PlateObservation) -> dict[str, Any]:
     }
 
 
+def _insert_sightings(c: Connection, video_id: str, sightings: Sequence[Sighting]) -> list[int]:
+    ids = []
+    for sg in sightings:
+        row = c.execute(insert(S).values(_sighting_values(video_id, sg)).returning(S.c.id))
+        sid = int(row.scalar_one())
+        if sg.reads:
+            c.execute(insert(R), [_read_values(sid, r) for r in sg.reads])
+        ids.append(sid)
+    return ids
+
+
 class ResultsRepository:
     """Reads and writes results. Every method is one transaction."""
 
@@ -333,19 +344,22 @@ class ResultsRepository:
                 if c.execute(select(V.c.id).where(V.c.id == video_id)).first() is None:
                     raise InputError(f"unknown video {video_id!r}")
                 c.execute(delete(S).where(S.c.video_id == video_id))
-                ids = []
-                for sg in sightings:
-                    sid = int(
-                        c.execute(
-                            insert(S).values(_sighting_values(video_id, sg)).returning(S.c.id)
-                        ).scalar_one()
-                    )
-                    if sg.reads:
-                        c.execute(insert(R), [_read_values(sid, r) for r in sg.reads])
-                    ids.append(sid)
-                return ids
+                return _insert_sightings(c, video_id, sightings)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot store sightings of video {video_id}") from exc
+
+    def add_sightings(
+        self, video_id: str, sightings: Sequence[Sighting], conn: Connection | None = None
+    ) -> list[int]:
+        """Store ``sightings`` next to the ones ``video_id`` has (a live camera's, one
+        closed track at a time); their ids. ``conn`` as in :meth:`replace_sightings`."""
+        try:
+            with self._writing(conn) as c:
+                if c.execute(select(V.c.id).where(V.c.id == video_id)).first() is None:
+                    raise InputError(f"unknown video {video_id!r}")
+                return _insert_sightings(c, video_id, sightings)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot store sightings of {video_id}") from exc
 
     def list_sightings(
         self,
