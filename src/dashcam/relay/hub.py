@@ -393,6 +393,7 @@ class Relay:
             live = self.sightings.stats()
             now["open_tracks"] = live.pop("open_tracks")
             now["sightings_queued"] = live.pop("queued")
+            now["sightings_jobs_waiting"] = self.order.waiting()
             now["track_close_s"] = live.pop("close_after_s")
             totals["sightings"] = {
                 **live,

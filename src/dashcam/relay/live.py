@@ -110,6 +110,10 @@ class ResultOrder:
     def cameras(self) -> list[str]:
         return list(self._jobs)
 
+    def waiting(self) -> int:
+        """Jobs not handed on yet (open, or finished behind an open one)."""
+        return sum(len(q) for q in self._jobs.values())
+
     def opened(self, job: Job) -> None:
         self._jobs.setdefault(job.service_id, deque()).append(job)
 
