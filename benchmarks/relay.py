@@ -224,6 +224,7 @@ def main() -> None:
             cmd += ["--camera", f"cam{i}={clip.video_path}"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("DASHCAM_")}
         env["DASHCAM_LOG_LEVEL"] = "WARNING"
+        env["DASHCAM_DATA_DIR"] = str(Path(tmp) / "data")  # its sightings database
         relay = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
         try:
             result = asyncio.run(_run(args, port, relay.pid))
