@@ -372,8 +372,15 @@ class ResultsRepository:
         with_reads: bool = False,
         limit: int = 10_000,
         offset: int = 0,
+        newest_first: bool = False,
     ) -> list[StoredSighting]:
-        q = select(SightingRow).order_by(SightingRow.video_id, SightingRow.first_s, SightingRow.id)
+        """Sightings in (video, first seen, id) order, or the newest stored first."""
+        order = (
+            (SightingRow.id.desc(),)
+            if newest_first
+            else (SightingRow.video_id, SightingRow.first_s, SightingRow.id)
+        )
+        q = select(SightingRow).order_by(*order)
         if video_id is not None:
             q = q.where(SightingRow.video_id == video_id)
         if plate is not None:
