@@ -271,6 +271,7 @@ def main() -> None:
         },
         "worker_rss_mib": [{"start": r[0], "end": r[-1], "max": max(r)} for r in rss_workers],
         "worker_exit_after_sigterm_s": exit_s,
+        "load_average_1m_at_end": round(os.getloadavg()[0], 1),
         "relay_health": health,
     }
     print(json.dumps(result, indent=2))

@@ -76,6 +76,7 @@ class Relay:
         self.sightings = sightings
         self.order = ResultOrder()
         self._frame_seq: dict[str, int] = {}
+        self._offers = 0
         self.frames = FrameStore(self.config.max_frame_bytes)
         self.jobs = JobBook(self.config.job_ttl_s, max_open=self.config.max_open_jobs)
         self.workers = WorkerRegistry()
@@ -136,6 +137,7 @@ class Relay:
         if self.sightings is None:
             return
         for camera in self.order.cameras():
+            self._advance(camera, now)
             batch = self._batches.get(camera)
             horizon = self.order.horizon(camera, batch[0][2] if batch else now)
             self.sightings.put(Horizon(camera, horizon))
@@ -260,6 +262,8 @@ class Relay:
                 ),
             )
         )
+        self._offers += 1
+        job.offer_no = self._offers
         text = msg.model_dump_json()
         taken = 0
         for conn in self.workers.connections():
@@ -275,7 +279,7 @@ class Relay:
         job = self.jobs.claim(job_id, worker_id, time.time() if now is None else now)
         if self.sightings is not None and not job.passed_over:
             self.order.started(job)
-            self._hand_over(self.order.ready(job.service_id))
+            self._advance(job.service_id, job.claimed_at or time.time())
         return job
 
     def frame(self, job_id: str, frame_id: str, key: str | None) -> bytes:
@@ -310,9 +314,19 @@ class Relay:
                 stored = [self.frames.get(fid) for fid in job.frame_ids]
                 jpegs = [f.jpeg if f is not None else b"" for f in stored]
             self.order.finished(job, jpegs)
-            self._hand_over(self.order.ready(job.service_id))
+            if not job.passed_over:
+                self._advance(job.service_id, job.finished_at or time.time())
         self.frames.discard(job.frame_ids)
         self._publish(job)
+
+    def _advance(self, camera: str, now: float) -> None:
+        """Hand on ``camera``'s finished jobs in order; expire the jobs passed over (no
+        worker will take them: their frames are freed now, not at ``relay_job_ttl_s``)."""
+        self._hand_over(self.order.ready(camera))
+        for job in self.order.take_passed_over():
+            dropped = self.jobs.drop(job.id, now, "passed over: every worker was busy")
+            if dropped is not None:
+                self._finished(dropped)
 
     def _hand_over(self, ready: list[tuple[Job, list[bytes] | None]]) -> None:
         """Finished jobs, in capture order, to the sighting thread."""

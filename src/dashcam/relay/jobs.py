@@ -63,8 +63,10 @@ class Job:
     seq: int = 0
     #: Capture time (Unix seconds) of each frame; empty: all at ``timestamp``.
     frame_times: list[float] = field(default_factory=list)
-    #: Still pending when later frames of its camera were taken: not waited for by the
-    #: sightings, which go on without it (``relay.live.ResultOrder``).
+    #: The relay's running number of this job's latest offer (a re-offer gets a new one).
+    offer_no: int = 0
+    #: Still pending when a job offered after it was taken: no worker will do it (they
+    #: take new offers), so the sightings go on without it (``relay.live.ResultOrder``).
     passed_over: bool = False
     state: JobState = JobState.pending
     attempt: int = 1

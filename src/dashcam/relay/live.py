@@ -3,10 +3,11 @@
 Workers finish jobs in any order; a tracker needs a camera's frames in capture order.
 :class:`ResultOrder` keeps each camera's open jobs in submission order and hands on the
 finished ones from the front. The front is waited for while a worker holds it (claimed:
-bounded by the heartbeat timeout, after which it is released); a front job still pending
-once a later job of its camera has been taken is passed over (every worker was busy when
-it was offered), so a camera never waits on frames nobody is doing. A passed-over job that
-is done later anyway is *late*: counted, not tracked.
+bounded by the heartbeat timeout, after which it is released and offered again); a front
+job still pending once a job offered after it (any camera's) has been taken is passed over:
+every worker was busy when it was offered, and workers take new offers, never old ones.
+So a camera never waits on a frame nobody will do. A passed-over job that is done later
+anyway is *late*: counted, not tracked.
 
 :func:`frame_reads` turns a finished job's result (the ``plates`` backend's
 ``{"plates": [{"frame", "text", "confidence", "xyxy", "alternatives"}]}``) into one
@@ -89,21 +90,23 @@ class ResultOrder:
     """Each camera's open jobs in submission order; finished ones leave from the front.
 
     >>> order = ResultOrder()
-    >>> a, b = (Job(i, "cam", float(k), ["f"], (8, 8), 0.0, seq=k) for k, i in enumerate("ab"))
+    >>> a, b = (Job(i, "cam", k, ["f"], (8, 8), 0.0, seq=k, offer_no=k + 1)
+    ...         for k, i in enumerate("ab"))
     >>> order.opened(a), order.opened(b)
     (None, None)
-    >>> b.state = JobState.completed
-    >>> order.ready("cam")  # a is still pending and nothing later was taken
+    >>> order.ready("cam")  # a is still pending and nothing offered later was taken
     []
     >>> order.started(b)
-    >>> [j.id for j, _ in order.ready("cam")], a.passed_over
-    (['b'], True)
+    >>> b.state = JobState.completed
+    >>> [j.id for j, _ in order.ready("cam")], [j.id for j in order.take_passed_over()]
+    (['b'], ['a'])
     """
 
     def __init__(self) -> None:
         self._jobs: dict[str, deque[Job]] = {}
-        self._taken: dict[str, int] = {}  # per camera: the highest seq claimed or finished
+        self._taken = 0  # the newest offer a worker has taken
         self._frames: dict[str, list[bytes]] = {}  # JPEGs of finished jobs with reads
+        self._passed: list[Job] = []
         self.passed_over = 0
         self.late = 0
 
@@ -118,9 +121,8 @@ class ResultOrder:
         self._jobs.setdefault(job.service_id, deque()).append(job)
 
     def started(self, job: Job) -> None:
-        """A worker took ``job`` (claimed it or finished it)."""
-        cam = job.service_id
-        self._taken[cam] = max(self._taken.get(cam, -1), job.seq)
+        """A worker claimed ``job``."""
+        self._taken = max(self._taken, job.offer_no)
 
     def finished(self, job: Job, jpegs: list[bytes] | None) -> None:
         """``job`` is done; keep its frames (``jpegs``) until it leaves in order."""
@@ -128,9 +130,13 @@ class ResultOrder:
             if job.state is JobState.completed:
                 self.late += 1
             return
-        self.started(job)
         if jpegs:
             self._frames[job.id] = jpegs
+
+    def take_passed_over(self) -> list[Job]:
+        """The jobs passed over since the last call (the relay expires them)."""
+        passed, self._passed = self._passed, []
+        return passed
 
     def ready(self, camera: str) -> list[tuple[Job, list[bytes] | None]]:
         """The finished jobs at the front of ``camera``'s queue, in order, with their frames."""
@@ -141,10 +147,11 @@ class ResultOrder:
             if front.state in FINISHED:
                 queue.popleft()
                 out.append((front, self._frames.pop(front.id, None)))
-            elif front.state is JobState.pending and front.seq < self._taken.get(camera, -1):
+            elif front.state is JobState.pending and front.offer_no < self._taken:
                 queue.popleft()
                 front.passed_over = True
                 self.passed_over += 1
+                self._passed.append(front)
             else:
                 break
         return out

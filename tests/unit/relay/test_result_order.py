@@ -5,11 +5,14 @@ from __future__ import annotations
 from dashcam.relay.jobs import Job, JobBook, JobState
 from dashcam.relay.live import ResultOrder, frame_reads, plate_reads
 
+OFFERS = iter(range(1, 1_000_000))  # the relay numbers its offers
+
 
 def _jobs(book: JobBook, order: ResultOrder, n: int, camera: str = "cam") -> list[Job]:
     jobs = []
     for k in range(n):
         job = Job(f"{camera}{k}", camera, 100.0 + k, [f"f{camera}{k}"], (8, 8), 0.0, seq=k)
+        job.offer_no = next(OFFERS)
         book.add(job)
         order.opened(job)
         jobs.append(job)
@@ -42,23 +45,48 @@ def test_jobs_finished_out_of_order_leave_in_capture_order() -> None:
     assert order.horizon("cam", now_s=500.0) == 500.0
 
 
-def test_a_pending_front_is_passed_over_once_a_later_frame_is_taken_and_is_late_after() -> None:
+def test_a_pending_front_is_passed_over_once_a_later_offer_is_taken_and_is_late_after() -> None:
     book, order = JobBook(ttl_s=60), ResultOrder()
     a, b = _jobs(book, order, 2)
     assert order.ready("cam") == []  # nobody took anything yet: wait
     _complete(book, order, b)
     assert _ids(order.ready("cam")) == ["cam1"]
     assert a.passed_over and order.passed_over == 1
+    assert order.take_passed_over() == [a] and order.take_passed_over() == []
     _complete(book, order, a)  # done after all: not tracked, counted
     assert order.ready("cam") == [] and order.late == 1
+
+
+def test_workers_busy_with_other_cameras_pass_a_cameras_frame_over() -> None:
+    book, order = JobBook(ttl_s=60), ResultOrder()
+    (a,) = _jobs(book, order, 1, "front")
+    (b,) = _jobs(book, order, 1, "yard")
+    _complete(book, order, b)
+    assert _ids(order.ready("yard")) == ["yard0"]
+    assert order.ready("front") == [] and a.passed_over
+
+
+def test_a_job_offered_again_is_waited_for_until_a_newer_offer_is_taken() -> None:
+    book, order = JobBook(ttl_s=60), ResultOrder()
+    a, b = _jobs(book, order, 2)
+    book.claim(a.id, "dies", 1.0)
+    order.started(a)
+    _complete(book, order, b)
+    (released,) = book.release_worker("dies", 3.0)
+    released.offer_no = next(OFFERS)  # the relay offers it again
+    assert order.ready("cam") == [] and not a.passed_over
+    _complete(book, order, a, "w2")
+    assert _ids(order.ready("cam")) == ["cam0", "cam1"]
 
 
 def test_cameras_are_ordered_apart() -> None:
     book, order = JobBook(ttl_s=60), ResultOrder()
     (a,) = _jobs(book, order, 1, "front")
     (b,) = _jobs(book, order, 1, "yard")
-    _complete(book, order, b)
-    assert order.ready("front") == []
+    book.claim(a.id, "w1", 1.0)
+    order.started(a)
+    _complete(book, order, b, "w2")
+    assert order.ready("front") == []  # claimed: waited for
     assert _ids(order.ready("yard")) == ["yard0"]
     assert not a.passed_over
 
