@@ -268,8 +268,12 @@ def main() -> None:
             "end": rss_relay[-1],
             "max": max(rss_relay),
             "median": statistics.median(rss_relay),
+            "each_minute": rss_relay[::12],
         },
-        "worker_rss_mib": [{"start": r[0], "end": r[-1], "max": max(r)} for r in rss_workers],
+        "worker_rss_mib": [
+            {"start": r[0], "end": r[-1], "max": max(r), "each_minute": r[::12]}
+            for r in rss_workers
+        ],
         "worker_exit_after_sigterm_s": exit_s,
         "load_average_1m_at_end": round(os.getloadavg()[0], 1),
         "relay_health": health,

@@ -109,6 +109,7 @@ class SightingBuilder:
             "queued": self._queue.qsize(),
             "queue_dropped": self.queue_dropped,
             "store_errors": self.store_errors,
+            "errors": self.errors,
             "close_after_s": self.close_after_s,
         }
 

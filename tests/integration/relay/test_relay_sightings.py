@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import httpx
 import pytest
-from relay_helpers import wait_until
+from relay_helpers import register, wait_until
 from sqlalchemy import create_engine, text
 
 from dashcam.media.frames import road_frame
@@ -201,3 +201,41 @@ def test_a_relay_restart_closes_open_tracks_as_sightings(
     # the relay stopped long before the track's close time: its sighting is stored anyway
     (stored,) = repo.list_sightings(video_id="camera:door")
     assert (stored.sighting.plate_text, stored.sighting.n_reads) == (plate, 2)
+
+
+@pytest.mark.slow
+def test_a_job_whose_worker_dies_is_done_again_and_its_read_joins_the_sighting(
+    repo: ResultsRepository, tmp_path: Path
+) -> None:
+    frame = road_frame(7, n_vehicles=1)
+    ((plate, _),) = frame.plates
+    ok, jpeg = cv2.imencode(".jpg", frame.image)
+    assert ok
+    relay, _ = _relay(repo, tmp_path / "live", close_after_s=3600.0)
+    with RelayServer(relay) as server:
+        workers = Workers(server.ws_url)
+        try:
+
+            async def die_holding_a_job() -> tuple[str, CVWorker]:
+                ws, _key = await register(server.ws_url, "dies")
+                job = server.call(relay.submit, "door", [jpeg.tobytes()], (1280, 720), time.time())
+                claimed = httpx.post(
+                    f"{server.http_url}/jobs/{job.id}/claim", json={"worker_id": "dies"}
+                )
+                assert claimed.status_code == 200
+                # a plate worker is up; then the first worker is gone with the job it held
+                worker = await asyncio.to_thread(workers.start, "w1", make_handler("plates"))
+                await ws.close()
+                return job.id, worker
+
+            first, worker = asyncio.run(die_holding_a_job())
+            wait_until(lambda: worker.jobs_completed == 1, 60, "the job done again")
+            assert relay.jobs.get(first).attempt == 2
+            server.call(relay.submit, "door", [jpeg.tobytes()], (1280, 720), time.time())
+            wait_until(lambda: worker.jobs_completed == 2, 60, "the next frame")
+            wait_until(lambda: relay.health()["now"]["open_tracks"] == 1, 30, "one open track")
+        finally:
+            workers.stop()
+    (stored,) = repo.list_sightings(video_id="camera:door", with_reads=True)
+    assert stored.sighting.plate_text == plate
+    assert [r.frame_index for r in stored.sighting.reads] == [0, 1]
