@@ -283,7 +283,7 @@ function renderLiveData(d) {
           h("td", {}, plateLink(sg.plate_text)),
           h("td", { class: "muted" }, fmtTime(sg.last_utc_ms)),
           h("td", { class: "num" }, sg.confidence.toFixed(2)),
-          h("td", { class: "num" }, sg.n_reads)))) : empty("no plate yet")))))
+          h("td", { class: "num" }, sg.n_reads)))) : empty("no plate yet"))))
     : empty("no live camera has stored a sighting"));
 
   put("failures", d.failures.length ? h("div", {}, d.failures.map((f) =>
