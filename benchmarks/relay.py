@@ -157,7 +157,7 @@ async def _run(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
             asyncio.create_task(_worker(i, ws_url, http, i < args.claimers, stats))
             for i in range(args.workers)
         ]
-        while (await http.get("/health")).json()["workers"] < args.workers:
+        while (await http.get("/health")).json()["now"]["workers"] < args.workers:
             await asyncio.sleep(0.1)
         await asyncio.sleep(args.warmup_s)
         rss = [_rss_mib(pid)]
@@ -224,6 +224,7 @@ def main() -> None:
             cmd += ["--camera", f"cam{i}={clip.video_path}"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("DASHCAM_")}
         env["DASHCAM_LOG_LEVEL"] = "WARNING"
+        env["DASHCAM_DATA_DIR"] = str(Path(tmp) / "data")  # its sightings database
         relay = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
         try:
             result = asyncio.run(_run(args, port, relay.pid))

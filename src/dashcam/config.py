@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     )
     relay_worker_queue: int = Field(256, ge=1, description="Messages queued per worker socket")
     relay_max_message_bytes: int = Field(64 * 1024, ge=1024)
+    relay_sightings: bool = Field(
+        True, description="Store the cameras' plate reads as sightings in database_url"
+    )
+    relay_track_close_s: float = Field(
+        5.0, gt=0, le=3600, description="A camera's track unseen this long becomes a sighting"
+    )
+    relay_access_log: bool = Field(False, description="Log every HTTP request of the relay")
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -38,6 +38,7 @@ def test_relay_with_a_file_camera_and_a_logging_cv_worker(tmp_path: Path) -> Non
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DASHCAM_")}
     env["AUTO_REQUEST_REALTIME_STREAM"] = "true"
+    env["DASHCAM_DATA_DIR"] = str(tmp_path / "data")
     dashcam = [sys.executable, "-m", "dashcam"]
     relay = subprocess.Popen(
         [*dashcam, "relay", "--port", str(port), "--fps", "5", "--camera", f"t={clip.video_path}"],
@@ -78,6 +79,10 @@ def test_relay_with_a_file_camera_and_a_logging_cv_worker(tmp_path: Path) -> Non
             worker.wait(10)
         relay.terminate()
         relay.wait(10)
+    assert relay.stdout is not None
+    relay_out = relay.stdout.read()
+    assert f"sightings -> {tmp_path / 'data' / 'dashcam.db'}" in relay_out
+    assert "GET /health" not in relay_out  # no per-request access log unless --access-log
     text = "\n".join(lines)
     assert "dashcam cv-worker cli-w (log-only)" in text
     assert "registered as cli-w" in text

@@ -6,14 +6,19 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import time
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from dashcam.config import ENV_PREFIX, load_settings
+from dashcam.config import ENV_PREFIX, Settings, load_settings
 from dashcam.errors import InputError
+
+if TYPE_CHECKING:
+    from dashcam.relay.sightings import SightingBuilder
 
 
 class Backend(StrEnum):
@@ -23,6 +28,19 @@ class Backend(StrEnum):
 
 def _echo(line: str) -> None:
     typer.echo(f"{time.strftime('%H:%M:%S')} {line}")
+
+
+def sighting_builder(settings: Settings) -> SightingBuilder:
+    """The relay's sighting thread, storing into ``settings.db_url`` (crops under
+    ``<data_dir>/live/<camera>/crops``)."""
+    from dashcam.relay.sightings import SightingBuilder
+    from dashcam.services.live_sightings import SightingRecorder
+    from dashcam.store.database import make_engine
+    from dashcam.store.results import ResultsRepository
+
+    repo = ResultsRepository(make_engine(settings.db_url))
+    recorder = SightingRecorder(repo, settings.data_dir / "live")
+    return SightingBuilder(recorder, close_after_s=settings.relay_track_close_s)
 
 
 def register(app: typer.Typer) -> None:
@@ -40,21 +58,42 @@ def register(app: typer.Typer) -> None:
             "--auto-start/--no-auto-start",
             help="Start extraction when a camera is added (AUTO_REQUEST_REALTIME_STREAM).",
         ),
+        sightings: bool | None = typer.Option(
+            None,
+            "--sightings/--no-sightings",
+            help="Store the cameras' plates as sightings in the database (default on).",
+        ),
+        track_close_s: float | None = typer.Option(
+            None, help="Seconds a plate is unseen before its sighting is stored (default 5)."
+        ),
+        access_log: bool | None = typer.Option(
+            None, "--access-log/--no-access-log", help="Log every HTTP request (default off)."
+        ),
     ) -> None:
-        """Serve the live relay: cameras stream, frames become jobs, workers claim them."""
+        """Serve the live relay: cameras stream, frames become jobs, workers claim them;
+        the plates they read become sightings in the database."""
         from dashcam.relay.cameras import CameraSpec
         from dashcam.relay.hub import Relay, RelayConfig
         from dashcam.relay.server import serve
+        from dashcam.store.database import where
 
         if config is not None:
             if not config.is_file():
                 raise InputError(f"{config}: config file not found")
             os.environ[ENV_PREFIX + "CONFIG"] = str(config)
         settings = load_settings(
-            relay_fps=fps, auto_request_realtime_stream=auto_start, relay_host=host
+            relay_fps=fps,
+            auto_request_realtime_stream=auto_start,
+            relay_host=host,
+            relay_sightings=sightings,
+            relay_track_close_s=track_close_s,
+            relay_access_log=access_log,
         )
         specs = [CameraSpec.parse(c) for c in [*settings.relay_cameras, *camera]]
-        relay_core = Relay(RelayConfig.from_settings(settings))
+        builder: SightingBuilder | None = None
+        if settings.relay_sightings:
+            builder = sighting_builder(settings)
+        relay_core = Relay(RelayConfig.from_settings(settings), builder)
         for spec in specs:
             relay_core.add_camera(spec)
         bind_port = port or settings.relay_port
@@ -65,7 +104,21 @@ def register(app: typer.Typer) -> None:
         )
         for spec in specs:
             _echo(f"camera {spec.name}: {spec.kind.value} {spec.url}")
-        serve(relay_core, settings.relay_host, bind_port, log_level=settings.log_level.lower())
+        if builder is not None:
+            _echo(
+                f"sightings -> {where(settings.db_url)} (a plate unseen for "
+                f"{settings.relay_track_close_s:g} s is stored; crops in "
+                f"{builder.recorder.crops_root})"
+            )
+        else:
+            _echo("sightings off: results only go to /results/stream")
+        serve(
+            relay_core,
+            settings.relay_host,
+            bind_port,
+            log_level=settings.log_level.lower(),
+            access_log=settings.relay_access_log,
+        )
 
     @app.command("cv-worker")
     def cv_worker(
@@ -117,3 +170,8 @@ def register(app: typer.Typer) -> None:
             await worker.run()
 
         asyncio.run(main())
+        # Done: every job was finished or given back. Skip the interpreter's teardown of
+        # the model libraries (a second or more), so SIGTERM ends the worker at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)

@@ -27,3 +27,26 @@ def slugify(text: str, max_len: int = 48) -> str:
 def video_id_for(stem: str, content_hash: str) -> str:
     """Stable video id: slug of the file stem plus 8 hex chars of its content hash."""
     return f"{slugify(stem)}-{content_hash[:8]}"
+
+
+#: Sightings of a live camera are stored under this source id: ``camera:<name>``. A colon
+#: is in no ingested video's id (:data:`ID_PATTERN`), so the two never meet.
+CAMERA_PREFIX = "camera:"
+
+
+def camera_source(name: str) -> str:
+    """The source (video) id under which camera ``name``'s sightings are stored.
+
+    >>> camera_source("gate")
+    'camera:gate'
+    """
+    return f"{CAMERA_PREFIX}{name}"
+
+
+def camera_of(source: str) -> str | None:
+    """The camera name of a source id, or None for a recorded video's id.
+
+    >>> camera_of("camera:gate"), camera_of("drive-1a2b3c4d")
+    ('gate', None)
+    """
+    return source.removeprefix(CAMERA_PREFIX) if source.startswith(CAMERA_PREFIX) else None

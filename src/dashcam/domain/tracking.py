@@ -7,7 +7,7 @@ move a lot between looks: association uses IoU, centre distance relative to box 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,6 +115,13 @@ class BoxTracker:
         """Tracks that ended since the last call (each returned once)."""
         done, self.finished = self.finished, []
         return done
+
+    def end(self, track_ids: Collection[int]) -> None:
+        """End the active tracks ``track_ids`` now (e.g. not seen for a while on a live
+        camera); :meth:`pop_finished` returns them."""
+        ending = [t for t in self.active if t.track_id in track_ids]
+        self.active = [t for t in self.active if t.track_id not in track_ids]
+        self.finished.extend(ending)
 
     def close(self) -> list[Track]:
         """End every track (end of video); returns all not yet popped."""

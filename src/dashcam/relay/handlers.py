@@ -8,14 +8,18 @@ Each is a :class:`~dashcam.relay.worker.JobHandler`; pick one by name with
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from dashcam.config import Settings, load_settings
 from dashcam.domain.overlay import OverlayMask
 from dashcam.errors import BackendUnavailable, DecodeError, InputError
 from dashcam.relay.messages import JobOffer
 from dashcam.relay.worker import JobHandler
+
+T = TypeVar("T")
 
 
 def decode_jpeg(jpeg: bytes) -> Any:
@@ -27,6 +31,32 @@ def decode_jpeg(jpeg: bytes) -> Any:
     if image is None:
         raise DecodeError(f"frame of {len(jpeg)} bytes is not a decodable image")
     return image
+
+
+async def in_daemon_thread(fn: Callable[[Any], T], arg: Any) -> T:
+    """``fn(arg)`` in a daemon thread: unlike ``asyncio.to_thread`` a stopping worker does
+    not wait for a model call in flight (the process exits; its job is re-offered)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: T | None, exc: BaseException | None) -> None:
+        if done.done():
+            return
+        if exc is not None:
+            done.set_exception(exc)
+        else:
+            done.set_result(cast(T, value))
+
+    def run() -> None:
+        try:
+            value, exc = fn(arg), None
+        except BaseException as e:  # handed to the awaiting task
+            value, exc = None, e
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+            loop.call_soon_threadsafe(settle, value, exc)
+
+    threading.Thread(target=run, name="plates-model", daemon=True).start()
+    return await done
 
 
 class PlatesHandler:
@@ -54,7 +84,7 @@ class PlatesHandler:
         for frame_id, jpeg in zip(job.frames, frames, strict=True):
             image = decode_jpeg(jpeg)
             async with self._lock:
-                results = await asyncio.to_thread(self._recogniser.recognise, image)
+                results = await in_daemon_thread(self._recogniser.recognise, image)
             overlay.observe(job.timestamp, [r.xyxy for r in results])
             results = [r for r in results if not overlay.covers(r.xyxy)]
             plates.extend(
@@ -63,6 +93,7 @@ class PlatesHandler:
                     "text": r.text,
                     "confidence": float(r.confidence),
                     "xyxy": [float(v) for v in r.xyxy],
+                    "alternatives": [[t, p] for t, p in r.alternatives(5)],
                 }
                 for r in results
             )

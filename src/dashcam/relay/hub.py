@@ -18,10 +18,11 @@ from typing import Any
 
 from dashcam.config import Settings
 from dashcam.errors import InputError
-from dashcam.relay.cameras import Camera, CameraSpec, CameraStatus
+from dashcam.relay.cameras import Camera, CameraSpec, CameraState, CameraStatus
 from dashcam.relay.connections import WorkerConnection, WorkerRegistry
 from dashcam.relay.frames import FrameStore
 from dashcam.relay.jobs import Job, JobBook, JobState, NotJobOwner
+from dashcam.relay.live import ResultOrder, frame_reads
 from dashcam.relay.messages import (
     JobAvailableMessage,
     JobMetadata,
@@ -29,6 +30,7 @@ from dashcam.relay.messages import (
     RegisteredData,
     RegisteredMessage,
 )
+from dashcam.relay.sightings import Horizon, SightingBuilder
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class RelayConfig:
     auto_start: bool = False
     max_open_jobs: int = 10_000
     result_subscriber_queue: int = 1000
+    sightings_tick_s: float = 0.25  # how often quiet cameras' tracks are checked for closing
 
     @classmethod
     def from_settings(cls, s: Settings) -> RelayConfig:
@@ -63,10 +66,17 @@ class RelayConfig:
 
 
 class Relay:
-    """Cameras, the job book, the frame store and the connected workers."""
+    """Cameras, the job book, the frame store and the connected workers; with
+    ``sightings``, the camera frames' reads become stored sightings (``relay.sightings``)."""
 
-    def __init__(self, config: RelayConfig | None = None) -> None:
+    def __init__(
+        self, config: RelayConfig | None = None, sightings: SightingBuilder | None = None
+    ) -> None:
         self.config = config or RelayConfig()
+        self.sightings = sightings
+        self.order = ResultOrder()
+        self._frame_seq: dict[str, int] = {}
+        self._offers = 0
         self.frames = FrameStore(self.config.max_frame_bytes)
         self.jobs = JobBook(self.config.job_ttl_s, max_open=self.config.max_open_jobs)
         self.workers = WorkerRegistry()
@@ -78,6 +88,7 @@ class Relay:
         self._batches: dict[str, list[tuple[bytes, tuple[int, int], float]]] = {}
         self._subscribers: set[asyncio.Queue[str]] = set()
         self._maintenance: asyncio.Task[None] | None = None
+        self._horizons: asyncio.Task[None] | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -87,6 +98,9 @@ class Relay:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._maintenance = asyncio.create_task(self._maintain())
+        if self.sightings is not None:
+            self.sightings.start()
+            self._horizons = asyncio.create_task(self._tick_sightings())
         if self.config.auto_start:
             for cam in self.cameras.values():
                 cam.start()
@@ -94,10 +108,16 @@ class Relay:
     async def stop(self) -> None:
         for cam in self.cameras.values():
             await asyncio.to_thread(cam.stop)
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
+        for task in (self._maintenance, self._horizons):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self.sightings is not None:
+            # what workers finished goes in, then every open track becomes a sighting
+            for camera in self.order.cameras():
+                self._hand_over(self.order.flush(camera))
+            await asyncio.to_thread(self.sightings.stop)
         for conn in self.workers.connections():
             await conn.close(1001)
 
@@ -106,6 +126,21 @@ class Relay:
         while True:
             await asyncio.sleep(period)
             self.tick(time.time())
+
+    async def _tick_sightings(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.sightings_tick_s)
+            self.tick_sightings(time.time())
+
+    def tick_sightings(self, now: float) -> None:
+        """Tell the sighting thread how far each camera's frames are handed over."""
+        if self.sightings is None:
+            return
+        for camera in self.order.cameras():
+            self._advance(camera, now)
+            batch = self._batches.get(camera)
+            horizon = self.order.horizon(camera, batch[0][2] if batch else now)
+            self.sightings.put(Horizon(camera, horizon))
 
     def tick(self, now: float) -> None:
         """Expire unclaimed jobs and drop workers silent past the heartbeat timeout."""
@@ -124,6 +159,8 @@ class Relay:
             raise InputError(f"camera {spec.name!r} already exists")
         cam = Camera(spec, self.config.fps, self.ingest_threadsafe)
         self.cameras[spec.name] = cam
+        if self.sightings is not None:
+            self.sightings.recorder.camera_urls[spec.name] = spec.url
         if self.config.auto_start and self._loop is not None:
             cam.start()
         return cam
@@ -161,7 +198,13 @@ class Relay:
         batch.append((jpeg, wh, timestamp))
         if len(batch) >= self.config.frames_per_job:
             del self._batches[service_id]
-            self.submit(service_id, [b[0] for b in batch], batch[0][1], batch[0][2])
+            self.submit(
+                service_id,
+                [b[0] for b in batch],
+                batch[0][1],
+                batch[0][2],
+                frame_times=[b[2] for b in batch],
+            )
 
     # --- jobs ----------------------------------------------------------------------
     def submit(
@@ -171,9 +214,12 @@ class Relay:
         resolution_wh: tuple[int, int],
         timestamp: float,
         now: float | None = None,
+        frame_times: list[float] | None = None,
     ) -> Job:
         """Open a job for these frames and offer it to every registered worker."""
         now = time.time() if now is None else now
+        seq = self._frame_seq.get(service_id, 0)
+        self._frame_seq[service_id] = seq + len(jpegs)
         job_id = uuid.uuid4().hex
         frame_ids = [str(uuid.uuid4()) for _ in jpegs]
         cam = self.cameras.get(service_id)
@@ -185,6 +231,8 @@ class Relay:
             resolution_wh,
             offered_at=now,
             camera_url=cam.spec.url if cam else None,
+            seq=seq,
+            frame_times=frame_times or [],
         )
         for fid, jpeg in zip(frame_ids, jpegs, strict=True):
             for victim in self.frames.put(fid, job_id, jpeg):
@@ -192,6 +240,8 @@ class Relay:
                 if dropped is not None:
                     self._count_drop(dropped.service_id)
                     self._finished(dropped)
+        if self.sightings is not None:
+            self.order.opened(job)
         for old in self.jobs.add(job):
             self._finished(old)
         if cam is not None:
@@ -212,6 +262,8 @@ class Relay:
                 ),
             )
         )
+        self._offers += 1
+        job.offer_no = self._offers
         text = msg.model_dump_json()
         taken = 0
         for conn in self.workers.connections():
@@ -224,7 +276,11 @@ class Relay:
     def claim(self, job_id: str, worker_id: str, now: float | None = None) -> Job:
         if self.workers.get(worker_id) is None:
             raise NotRegistered(f"worker {worker_id!r} is not connected")
-        return self.jobs.claim(job_id, worker_id, time.time() if now is None else now)
+        job = self.jobs.claim(job_id, worker_id, time.time() if now is None else now)
+        if self.sightings is not None and not job.passed_over:
+            self.order.started(job)
+            self._advance(job.service_id, job.claimed_at or time.time())
+        return job
 
     def frame(self, job_id: str, frame_id: str, key: str | None) -> bytes:
         """The JPEG of one frame, for the worker (identified by its key) that claimed the job."""
@@ -252,8 +308,32 @@ class Relay:
         return job
 
     def _finished(self, job: Job) -> None:
+        if self.sightings is not None:
+            jpegs = None
+            if job.state is JobState.completed and not job.passed_over:
+                stored = [self.frames.get(fid) for fid in job.frame_ids]
+                jpegs = [f.jpeg if f is not None else b"" for f in stored]
+            self.order.finished(job, jpegs)
+            if not job.passed_over:
+                self._advance(job.service_id, job.finished_at or time.time())
         self.frames.discard(job.frame_ids)
         self._publish(job)
+
+    def _advance(self, camera: str, now: float) -> None:
+        """Hand on ``camera``'s finished jobs in order; expire the jobs passed over (no
+        worker will take them: their frames are freed now, not at ``relay_job_ttl_s``)."""
+        self._hand_over(self.order.ready(camera))
+        for job in self.order.take_passed_over():
+            dropped = self.jobs.drop(job.id, now, "passed over: every worker was busy")
+            if dropped is not None:
+                self._finished(dropped)
+
+    def _hand_over(self, ready: list[tuple[Job, list[bytes] | None]]) -> None:
+        """Finished jobs, in capture order, to the sighting thread."""
+        assert self.sightings is not None
+        for job, jpegs in ready:
+            for frame in frame_reads(job, jpegs):
+                self.sightings.put(frame)
 
     def _count_drop(self, service_id: str) -> None:
         cam = self.cameras.get(service_id)
@@ -305,17 +385,40 @@ class Relay:
 
     # --- views ---------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
+        """``now``: what is so at this moment; ``totals``: counts since the relay started."""
+        open_jobs = {JobState.pending.value: 0, JobState.claimed.value: 0}
+        for job in self.jobs.open_jobs():
+            open_jobs[job.state.value] = open_jobs.get(job.state.value, 0) + 1
+        streaming = sum(c.state is CameraState.streaming for c in self.cameras.values())
+        now: dict[str, Any] = {
+            "workers": len(self.workers),
+            "cameras": len(self.cameras),
+            "cameras_streaming": streaming,
+            "jobs_open": open_jobs,
+            "frames_held": len(self.frames),
+            "frame_bytes": self.frames.bytes,
+        }
+        totals: dict[str, Any] = {
+            "jobs": dict(self.jobs.counts),
+            "frames_dropped": self.frames.dropped,
+            "messages_dropped": self.messages_dropped,
+        }
+        if self.sightings is not None:
+            live = self.sightings.stats()
+            now["open_tracks"] = live.pop("open_tracks")
+            now["sightings_queued"] = live.pop("queued")
+            now["sightings_jobs_waiting"] = self.order.waiting()
+            now["track_close_s"] = live.pop("close_after_s")
+            totals["sightings"] = {
+                **live,
+                "frames_passed_over": self.order.passed_over,
+                "late_results": self.order.late,
+            }
         return {
             "status": "ok",
             "uptime_s": round(time.time() - self.started_at, 3),
-            "workers": len(self.workers),
-            "cameras": len(self.cameras),
-            "jobs_open": self.jobs.n_open,
-            "jobs": dict(self.jobs.counts),
-            "frames_held": len(self.frames),
-            "frame_bytes": self.frames.bytes,
-            "frames_dropped": self.frames.dropped,
-            "messages_dropped": self.messages_dropped,
+            "now": now,
+            "totals": totals,
         }
 
     def worker_views(self) -> list[dict[str, Any]]:

@@ -59,6 +59,15 @@ class Job:
     resolution_wh: tuple[int, int]
     offered_at: float
     camera_url: str | None = None
+    #: The camera's running number of this job's first frame (frames are counted per camera).
+    seq: int = 0
+    #: Capture time (Unix seconds) of each frame; empty: all at ``timestamp``.
+    frame_times: list[float] = field(default_factory=list)
+    #: The relay's running number of this job's latest offer (a re-offer gets a new one).
+    offer_no: int = 0
+    #: Still pending when a job offered after it was taken: no worker will do it (they
+    #: take new offers), so the sightings go on without it (``relay.live.ResultOrder``).
+    passed_over: bool = False
     state: JobState = JobState.pending
     attempt: int = 1
     claimed_by: str | None = None

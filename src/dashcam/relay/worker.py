@@ -132,7 +132,11 @@ class CVWorker:
                 try:
                     self._emit(f"connecting to {self.relay_url}")
                     async with websockets.connect(
-                        self.relay_url, open_timeout=10, ping_interval=None, max_size=2**20
+                        self.relay_url,
+                        open_timeout=10,
+                        close_timeout=1,
+                        ping_interval=None,
+                        max_size=2**20,
                     ) as ws:
                         self._emit("connected")
                         if await self._session(ws, http):

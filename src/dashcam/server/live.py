@@ -13,7 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from dashcam.domain.ids import camera_of
 from dashcam.server.deps import ServerState, iso
+from dashcam.server.sightings import sighting_json
 from dashcam.server.tasks import queue_stats
 from dashcam.server.workers import workers_json
 from dashcam.store.schema import VideoStatus
@@ -24,6 +26,7 @@ from dashcam.store.watchlist import WatchEntry, WatchlistRepository, WatchMatch
 THROUGHPUT_MINUTES = 10
 FAILURES_SHOWN = 10
 MATCHES_SHOWN = 20
+CAMERA_PLATES_SHOWN = 8
 RECENT_TASKS_SHOWN = 12
 ERROR_CHARS = 400
 
@@ -64,6 +67,8 @@ class LiveFeed:
         # the watchlist changed.
         self._match_key: tuple[int, tuple[WatchEntry, ...]] | None = None
         self._matches: list[dict[str, Any]] = []
+        self._cameras_key: int | None = None
+        self._cameras: list[dict[str, Any]] = []
 
     def fresh(self) -> LiveSnapshot | None:
         """The cached snapshot when it is young enough to send as is (no lock, no I/O)."""
@@ -90,6 +95,28 @@ class LiveFeed:
             self._matches = [match_json(m) for m in self.watchlist.matches(limit=MATCHES_SHOWN)]
             self._match_key = key
         return self._matches
+
+    def _live_cameras(self) -> list[dict[str, Any]]:
+        """Each live camera of the relay with its newest sightings (redone on new ones)."""
+        key = self.watchlist.last_sighting_id()
+        if key != self._cameras_key:
+            repo = self.st.repo
+            self._cameras = [
+                {
+                    "source": v.id,
+                    "name": camera_of(v.id) or v.id,
+                    "n_sightings": v.n_sightings,
+                    "last": [
+                        sighting_json(s)
+                        for s in repo.list_sightings(
+                            video_id=v.id, newest_first=True, limit=CAMERA_PLATES_SHOWN
+                        )
+                    ],
+                }
+                for v in repo.list_videos(status=VideoStatus.LIVE, limit=100)
+            ]
+            self._cameras_key = key
+        return self._cameras
 
     def _build(self) -> dict[str, Any]:
         st = self.st
@@ -135,4 +162,5 @@ class LiveFeed:
                 {"id": v.id, "path": v.path, "progress": v.progress} for v in processing
             ],
             "watch_matches": self._watch_matches(),
+            "cameras": self._live_cameras(),
         }

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from dashcam.domain.overlay import OverlayMask
 from dashcam.domain.plate_text import plate_distance
 from dashcam.domain.sighting import PlateObservation
-from dashcam.domain.tracking import BoxTracker, Track
+from dashcam.domain.tracking import BoxTracker, Track, TrackerConfig
 from dashcam.stages.records import FrameAnalysis
 
 
@@ -76,9 +76,9 @@ def _vehicle_for(plate: NDArray[np.float32], analysis: FrameAnalysis) -> int:
 class TrackStage:
     """Feeds frames to a tracker; returns the tracks that ended with that frame."""
 
-    def __init__(self, video_id: str) -> None:
+    def __init__(self, video_id: str, tracker: TrackerConfig | None = None) -> None:
         self.video_id = video_id
-        self.tracker = BoxTracker(text_distance=plate_distance)
+        self.tracker = BoxTracker(tracker, text_distance=plate_distance)
         self._open: dict[int, _Open] = {}
         self.overlay = OverlayMask()
         #: Tracks found to be the dashcam's overlay (their reads are not plates).
@@ -134,6 +134,23 @@ class TrackStage:
     def close(self) -> list[TrackEvidence]:
         """End of video: every open track is finished."""
         return self._evidence(self.tracker.close())
+
+    def close_unseen_since(self, before_s: float) -> list[TrackEvidence]:
+        """End the tracks last seen before ``before_s`` (pts seconds): a live camera's
+        tracks end by time, not by the end of a video."""
+        stale = {tid for tid, st in self._open.items() if st.observations[-1].pts_s < before_s}
+        if stale:
+            self.tracker.end(stale)
+        return self._evidence(self.tracker.pop_finished())
+
+    @property
+    def open_tracks(self) -> int:
+        return len(self._open)
+
+    def oldest_open_frame(self) -> int | None:
+        """The first frame index of the oldest open track (None when none is open)."""
+        firsts = [st.observations[0].frame_index for st in self._open.values()]
+        return min(firsts) if firsts else None
 
     def kept(self, observations: list[PlateObservation]) -> list[PlateObservation]:
         """``observations`` without those of tracks found to be overlay."""

@@ -237,6 +237,17 @@ def _read_values(sighting_id: int, r: PlateObservation) -> dict[str, Any]:
     }
 
 
+def _insert_sightings(c: Connection, video_id: str, sightings: Sequence[Sighting]) -> list[int]:
+    ids = []
+    for sg in sightings:
+        row = c.execute(insert(S).values(_sighting_values(video_id, sg)).returning(S.c.id))
+        sid = int(row.scalar_one())
+        if sg.reads:
+            c.execute(insert(R), [_read_values(sid, r) for r in sg.reads])
+        ids.append(sid)
+    return ids
+
+
 class ResultsRepository:
     """Reads and writes results. Every method is one transaction."""
 
@@ -361,19 +372,22 @@ class ResultsRepository:
                 if c.execute(select(V.c.id).where(V.c.id == video_id)).first() is None:
                     raise InputError(f"unknown video {video_id!r}")
                 c.execute(delete(S).where(S.c.video_id == video_id))
-                ids = []
-                for sg in sightings:
-                    sid = int(
-                        c.execute(
-                            insert(S).values(_sighting_values(video_id, sg)).returning(S.c.id)
-                        ).scalar_one()
-                    )
-                    if sg.reads:
-                        c.execute(insert(R), [_read_values(sid, r) for r in sg.reads])
-                    ids.append(sid)
-                return ids
+                return _insert_sightings(c, video_id, sightings)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot store sightings of video {video_id}") from exc
+
+    def add_sightings(
+        self, video_id: str, sightings: Sequence[Sighting], conn: Connection | None = None
+    ) -> list[int]:
+        """Store ``sightings`` next to the ones ``video_id`` has (a live camera's, one
+        closed track at a time); their ids. ``conn`` as in :meth:`replace_sightings`."""
+        try:
+            with self._writing(conn) as c:
+                if c.execute(select(V.c.id).where(V.c.id == video_id)).first() is None:
+                    raise InputError(f"unknown video {video_id!r}")
+                return _insert_sightings(c, video_id, sightings)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot store sightings of {video_id}") from exc
 
     def list_sightings(
         self,
@@ -386,8 +400,15 @@ class ResultsRepository:
         with_reads: bool = False,
         limit: int = 10_000,
         offset: int = 0,
+        newest_first: bool = False,
     ) -> list[StoredSighting]:
-        q = select(SightingRow).order_by(SightingRow.video_id, SightingRow.first_s, SightingRow.id)
+        """Sightings in (video, first seen, id) order, or the newest stored first."""
+        order = (
+            (SightingRow.id.desc(),)
+            if newest_first
+            else (SightingRow.video_id, SightingRow.first_s, SightingRow.id)
+        )
+        q = select(SightingRow).order_by(*order)
         if video_id is not None:
             q = q.where(SightingRow.video_id == video_id)
         if plate is not None:

@@ -35,6 +35,8 @@ class VideoStatus(StrEnum):
     DONE = "done"
     ARCHIVED = "archived"
     FAILED = "failed"
+    #: Not a video: a live camera of the relay, whose sightings are stored under it.
+    LIVE = "live"
 
 
 class VideoRow(Base):

@@ -7,12 +7,17 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import cv2
 import httpx
+import numpy as np
 from dashboard_server import KEY, Served
 
 from dashcam.server.dashboard import live_feed
+from dashcam.services.live_sightings import SightingRecorder
+from dashcam.stages.live import CameraTracks, LiveRead
 from dashcam.store.task_schema import TaskType
 
 H = TaskType.HEAVY_PROCESS_VIDEO
@@ -92,3 +97,31 @@ def test_many_open_dashboards_share_one_snapshot_per_tick(serve: Callable[..., S
     assert builds <= elapsed / live_feed(s.app).min_interval_s + 2, (builds, elapsed, got)
     assert builds < clients * per_client / 2
     assert len({seq for g in got for seq in g}) == builds
+
+
+def test_live_event_shows_each_cameras_last_plates_and_serves_their_crops(
+    serve: Callable[..., Served], tmp_path: Path
+) -> None:
+    s = serve()
+    recorder = SightingRecorder(s.st.repo, tmp_path / "live", camera_urls={"gate": "rtsp://g/1"})
+    tracks = CameraTracks("gate", close_after_s=1.0)
+    crop = np.full((24, 90, 3), 200, np.uint8)
+    for t0, text in ((1_700_000_000.0, "KX52ABC"), (1_700_000_010.0, "LM07PQR")):
+        for k in range(2):
+            read = LiveRead(text, 0.9, (100 + 5 * k, 300, 190 + 5 * k, 325))
+            for closed in tracks.add(int(t0) + k, t0 + k * 0.2, [read], [crop]):
+                recorder.record(closed)
+    for closed in tracks.close():
+        recorder.record(closed)
+
+    (ev,) = read_events(s.url + "/api/live", 1, {"Authorization": f"Bearer {KEY}"})
+    (cam,) = ev["cameras"]
+    assert (cam["name"], cam["source"], cam["n_sightings"]) == ("gate", "camera:gate", 2)
+    assert [sg["plate_text"] for sg in cam["last"]] == ["LM07PQR", "KX52ABC"]  # newest first
+    crop_url = cam["last"][0]["crop_url"]
+    r = s.client.get(crop_url)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_COLOR).shape[1] == 90
+    # the camera's sightings are found like recorded ones
+    found = s.client.get("/sightings", params={"video_id": "camera:gate"}).json()
+    assert sorted(sg["plate_text"] for sg in found) == ["KX52ABC", "LM07PQR"]

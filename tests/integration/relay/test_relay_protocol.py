@@ -178,9 +178,10 @@ def test_frames_are_held_in_bounded_memory_oldest_dropped(
     server = start_relay(max_frame_bytes=frame_bytes * 10)
     jobs = [submit(server) for _ in range(50)]
     health = httpx.get(f"{server.http_url}/health").json()
-    assert health["frame_bytes"] <= frame_bytes * 10
-    assert health["frames_held"] == 10
-    assert health["frames_dropped"] == 40
+    assert health["now"]["frame_bytes"] <= frame_bytes * 10
+    assert health["now"]["frames_held"] == 10
+    assert health["now"]["jobs_open"] == {"pending": 10, "claimed": 0}
+    assert health["totals"]["frames_dropped"] == 40
     assert server.relay.jobs.get(jobs[0].id).state == "expired"
     assert server.relay.jobs.get(jobs[-1].id).state == "pending"
 

@@ -40,7 +40,9 @@ function s(tag, attrs, ...kids) {
 const badge = (status) => h("span", { class: `badge ${status}` }, status);
 const plateTag = (text) => h("span", { class: "plate" }, text);
 const plateLink = (text) => h("a", { href: `#/plate/${encodeURIComponent(text)}` }, plateTag(text));
-const videoLink = (id) => h("a", { href: `#/video/${encodeURIComponent(id)}`, class: "mono" }, id);
+// a live camera's sightings are stored under "camera:<name>": no video page to link to
+const videoLink = (id) => (id.startsWith("camera:") ? h("span", { class: "mono" }, id) :
+  h("a", { href: `#/video/${encodeURIComponent(id)}`, class: "mono" }, id));
 const empty = (text) => h("div", { class: "empty" }, text);
 const card = (title, ...kids) => h("section", { class: "card" }, h("h2", {}, title), ...kids);
 function table(headers, rows, attrs) {
@@ -211,6 +213,7 @@ function renderLive() {
       card("Throughput, tasks done per minute (last 10 min)", h("div", { id: "throughput" })),
       card("Recent tasks", h("div", { id: "recent-tasks" })),
       card("Watchlist matches", h("div", { id: "matches" })),
+      card("Cameras, last plates", h("div", { id: "cameras" })),
       card("Recent failures", h("div", { id: "failures" })),
       card("Processing now", h("div", { id: "processing" }))));
   if (state.live) renderLiveData(state.live);
@@ -274,6 +277,18 @@ function renderLiveData(d) {
         m.note ? h("span", { class: "muted" }, ` — ${m.note}`) : null),
       h("td", { class: "muted" }, fmtTime(m.first_utc_ms)),
       h("td", {}, videoLink(m.video_id))))) : empty("no watched plate seen"));
+
+  const cams = d.cameras || [];
+  put("cameras", cams.length ? h("div", {}, cams.map((c) =>
+    h("div", { class: "camera", "data-camera": c.name },
+      h("h3", {}, c.name, h("span", { class: "muted" }, ` · ${c.n_sightings} sightings`)),
+      c.last.length ? table(["Plate", "Seen", "Conf#", "Reads#"],
+        c.last.map((sg) => h("tr", { "data-sighting": sg.id },
+          h("td", {}, plateLink(sg.plate_text)),
+          h("td", { class: "muted" }, fmtTime(sg.last_utc_ms)),
+          h("td", { class: "num" }, sg.confidence.toFixed(2)),
+          h("td", { class: "num" }, sg.n_reads)))) : empty("no plate yet"))))
+    : empty("no live camera has stored a sighting"));
 
   put("failures", d.failures.length ? h("div", {}, d.failures.map((f) =>
     h("div", { class: "failure", "data-task": f.id },
