@@ -26,6 +26,7 @@ FAILURES_SHOWN = 10
 MATCHES_SHOWN = 20
 RECENT_TASKS_SHOWN = 12
 ERROR_CHARS = 400
+EVENTS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -135,4 +136,5 @@ class LiveFeed:
                 {"id": v.id, "path": v.path, "progress": v.progress} for v in processing
             ],
             "watch_matches": self._watch_matches(),
+            "events": st.events.hub.summary(EVENTS_SHOWN) if st.events else None,
         }
