@@ -109,6 +109,8 @@ class MqttSink:
         self._discovery: dict[str, str] = {}  # config topic -> JSON (retained)
         self._discovery_dirty = False
         self._discovery_filters = tuple(discovery_filters)
+        self._discovery_known = False  # set_discovery was called at least once
+        self._retained_seen: set[str] = set()  # configs found on the broker before that
 
         cid = client_id or f"dashcam-{role}-{socket.gethostname()}"[:64]
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True)
@@ -142,8 +144,10 @@ class MqttSink:
         """The retained discovery configs this publisher owns (topic -> JSON). Topics no
         longer named are cleared (an empty retained message removes the entity)."""
         with self._cond:
-            for topic in self._discovery.keys() - configs.keys():
+            for topic in (self._discovery.keys() | self._retained_seen) - configs.keys():
                 self._discovery[topic] = ""
+            self._retained_seen.clear()
+            self._discovery_known = True
             self._discovery.update(configs)
             self._discovery_dirty = True
             self._cond.notify_all()
@@ -267,6 +271,9 @@ class MqttSink:
         if not msg.retain or not msg.payload:
             return
         with self._cond:
+            if not self._discovery_known:  # cleared once we know what we own
+                self._retained_seen.add(msg.topic)
+                return
             stale = msg.topic not in self._discovery
         if stale:
             client.publish(msg.topic, "", qos=1, retain=True)
