@@ -42,6 +42,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve the live relay: cameras stream, frames become jobs, workers claim them."""
+        from dashcam.events.discovery import camera_discovery
+        from dashcam.events.hub import EventHub
         from dashcam.relay.cameras import CameraSpec
         from dashcam.relay.hub import Relay, RelayConfig
         from dashcam.relay.server import serve
@@ -54,7 +56,12 @@ def register(app: typer.Typer) -> None:
             relay_fps=fps, auto_request_realtime_stream=auto_start, relay_host=host
         )
         specs = [CameraSpec.parse(c) for c in [*settings.relay_cameras, *camera]]
-        relay_core = Relay(RelayConfig.from_settings(settings))
+        hub = EventHub.from_settings(settings, role="relay")
+        relay_core = Relay(
+            RelayConfig.from_settings(settings),
+            publisher=hub,
+            cameras_changed=camera_discovery(hub, settings),
+        )
         for spec in specs:
             relay_core.add_camera(spec)
         bind_port = port or settings.relay_port
@@ -65,7 +72,10 @@ def register(app: typer.Typer) -> None:
         )
         for spec in specs:
             _echo(f"camera {spec.name}: {spec.kind.value} {spec.url}")
-        serve(relay_core, settings.relay_host, bind_port, log_level=settings.log_level.lower())
+        try:
+            serve(relay_core, settings.relay_host, bind_port, log_level=settings.log_level.lower())
+        finally:
+            hub.close(timeout_s=5.0)
 
     @app.command("cv-worker")
     def cv_worker(

@@ -13,10 +13,15 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from dashcam.config import Settings
+from dashcam.domain.events import EventPublisher, PlateReadEvent
 from dashcam.errors import InputError
 from dashcam.relay.cameras import Camera, CameraSpec, CameraStatus
 from dashcam.relay.connections import WorkerConnection, WorkerRegistry
@@ -63,10 +68,23 @@ class RelayConfig:
 
 
 class Relay:
-    """Cameras, the job book, the frame store and the connected workers."""
+    """Cameras, the job book, the frame store and the connected workers.
 
-    def __init__(self, config: RelayConfig | None = None) -> None:
+    ``publisher`` gets a ``plate_read`` event for each plate a worker's result names
+    (docs/events.md); ``cameras_changed`` is told the camera names whenever they change
+    (the MQTT publisher keeps Home Assistant's per-camera sensors from them).
+    """
+
+    def __init__(
+        self,
+        config: RelayConfig | None = None,
+        *,
+        publisher: EventPublisher | None = None,
+        cameras_changed: Callable[[list[str]], None] | None = None,
+    ) -> None:
         self.config = config or RelayConfig()
+        self.publisher = publisher
+        self.cameras_changed = cameras_changed
         self.frames = FrameStore(self.config.max_frame_bytes)
         self.jobs = JobBook(self.config.job_ttl_s, max_open=self.config.max_open_jobs)
         self.workers = WorkerRegistry()
@@ -124,6 +142,8 @@ class Relay:
             raise InputError(f"camera {spec.name!r} already exists")
         cam = Camera(spec, self.config.fps, self.ingest_threadsafe)
         self.cameras[spec.name] = cam
+        if self.cameras_changed is not None:
+            self.cameras_changed(sorted(self.cameras))
         if self.config.auto_start and self._loop is not None:
             cam.start()
         return cam
@@ -254,6 +274,9 @@ class Relay:
     def _finished(self, job: Job) -> None:
         self.frames.discard(job.frame_ids)
         self._publish(job)
+        if self.publisher is not None and job.state is JobState.completed:
+            for event in plate_reads(job, datetime.now(UTC)):
+                self.publisher.publish(event)
 
     def _count_drop(self, service_id: str) -> None:
         cam = self.cameras.get(service_id)
@@ -338,6 +361,29 @@ class NotRegistered(InputError):
 
 class FrameGone(InputError):
     """The frame is not part of the job or was dropped from memory (HTTP 410)."""
+
+
+def plate_reads(job: Job, at: datetime) -> list[PlateReadEvent]:
+    """A completed job's ``plates`` (``[{"text", "confidence", ...}]``) as ``plate_read``
+    events of its camera; entries that are not plates are skipped."""
+    plates = (job.result or {}).get("plates")
+    out: list[PlateReadEvent] = []
+    seen_at = datetime.fromtimestamp(job.timestamp, UTC)
+    for p in plates if isinstance(plates, list) else []:
+        try:
+            out.append(
+                PlateReadEvent(
+                    at=at,
+                    plate_text=p["text"],
+                    confidence=p.get("confidence", 0.0),
+                    camera=job.service_id,
+                    first_utc=seen_at,
+                    last_utc=seen_at,
+                )
+            )
+        except (TypeError, KeyError, AttributeError, ValidationError):
+            continue
+    return out
 
 
 def job_view(job: Job) -> dict[str, Any]:

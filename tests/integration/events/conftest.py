@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))  # server_helpers
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "relay"))  # relay_helpers
 
 from mqtt_helpers import PrivateBroker, Subscriber, system_broker
 from server_helpers import ThreadServer
+from webhook_helpers import Receiver, running_receiver
 
 from dashcam.config import load_settings
 
@@ -58,3 +60,10 @@ def subscribe() -> Iterator[Callable[..., Subscriber]]:
     yield make
     for s in subs:
         s.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 (see ``webhook_helpers.Receiver``)."""
+    with running_receiver() as rec:
+        yield rec
