@@ -6,12 +6,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import typer
 
 from dashcam.cli.common import settings_from
-from dashcam.domain.events import EVENT_ADAPTER, EventType
+from dashcam.domain.events import (
+    EVENT_ADAPTER,
+    EventType,
+    PlateReadEvent,
+    SightingEvent,
+    VideoEvent,
+    WatchlistHitEvent,
+    WorkerEvent,
+)
 from dashcam.errors import DashcamError, InputError
 
 events_app = typer.Typer(help="The events dashcam publishes (MQTT, webhooks, dashboard).")
@@ -92,9 +101,40 @@ def tail(
 
 
 @events_app.command("schema")
-def schema() -> None:
-    """The JSON Schema of every event payload (docs/events.md shows it)."""
-    typer.echo(json.dumps(EVENT_ADAPTER.json_schema(), indent=2, sort_keys=True))
+def schema(
+    markdown: bool = typer.Option(False, "--markdown", help="As the tables of docs/events.md."),
+) -> None:
+    """The JSON Schema of every event payload (docs/events.md shows it as tables)."""
+    if markdown:
+        typer.echo(schema_markdown(), nl=False)
+    else:
+        typer.echo(json.dumps(EVENT_ADAPTER.json_schema(), indent=2, sort_keys=True))
+
+
+def _type_name(prop: dict[str, Any]) -> str:
+    if "const" in prop:
+        return f"`{prop['const']!r}`".replace("'", '"')
+    if "enum" in prop:
+        return " or ".join(f'`"{v}"`' for v in prop["enum"])
+    if "anyOf" in prop:
+        return " or ".join(_type_name(p) for p in prop["anyOf"])
+    kind = str(prop.get("type", "any"))
+    return f"{kind} ({prop['format']})" if "format" in prop else kind
+
+
+def schema_markdown() -> str:
+    """One table per event model (field, JSON type, meaning), from the models. Every
+    payload carries every field (``null`` where the type allows it and nothing is known)."""
+    parts = []
+    for model in (SightingEvent, WatchlistHitEvent, PlateReadEvent, VideoEvent, WorkerEvent):
+        props = model.model_json_schema()["properties"]
+        order = ["type", *(k for k in props if k != "type")]
+        rows = [
+            f"| `{k}` | {_type_name(props[k])} | {props[k].get('description', '')} |" for k in order
+        ]
+        head = f"### {model.__name__}\n\n| field | type | meaning |\n|---|---|---|\n"
+        parts.append(head + "\n".join(rows) + "\n")
+    return "\n".join(parts)
 
 
 def register(app: typer.Typer) -> None:

@@ -41,36 +41,51 @@ class _Plate(_Event):
     """Where and when a plate was seen; shared by sightings, hits and live reads."""
 
     plate_text: str = Field(description="Normalised plate text, e.g. AB12CDE")
-    confidence: float = Field(ge=0.0, le=1.0)
-    video_id: str | None = Field(default=None, description="The recorded video (None: live camera)")
-    camera: str | None = Field(default=None, description="The live camera (None: recorded video)")
-    sighting_id: int | None = Field(default=None, description="The stored sighting (None: a read)")
-    first_utc: datetime | None = Field(default=None, description="First read (UTC, None: no clock)")
+    confidence: float = Field(ge=0.0, le=1.0, description="0 to 1")
+    video_id: str | None = Field(
+        default=None, description="The recorded video (null: a live camera)"
+    )
+    camera: str | None = Field(default=None, description="The live camera (null: a recorded video)")
+    sighting_id: int | None = Field(
+        default=None, description="The stored sighting's id (null: a live read)"
+    )
+    first_utc: datetime | None = Field(
+        default=None, description="First read (UTC; null: the video has no clock)"
+    )
     last_utc: datetime | None = Field(default=None, description="Last read (UTC)")
     lat: float | None = Field(default=None, description="Position of the best read (WGS84)")
-    lon: float | None = None
-    crop_url: str | None = Field(default=None, description="The best crop (server URL or file URL)")
+    lon: float | None = Field(default=None, description="Position of the best read (WGS84)")
+    crop_url: str | None = Field(
+        default=None,
+        description="The best crop: the server's /sightings/<id>/crop, or file:// (local mode)",
+    )
 
 
 class SightingEvent(_Plate):
-    type: Literal[EventType.SIGHTING] = EventType.SIGHTING
+    type: Literal[EventType.SIGHTING] = Field(
+        default=EventType.SIGHTING, description="A sighting was stored"
+    )
 
 
 class WatchlistHitEvent(_Plate):
-    type: Literal[EventType.WATCHLIST_HIT] = EventType.WATCHLIST_HIT
+    type: Literal[EventType.WATCHLIST_HIT] = Field(
+        default=EventType.WATCHLIST_HIT, description="A stored sighting matches an entry"
+    )
     watched: str = Field(description="The watchlist entry that matched")
     distance: float = Field(ge=0.0, description="0 = exact; above 0 a near read (fuzzy)")
     note: str | None = Field(default=None, description="The entry's note")
 
 
 class PlateReadEvent(_Plate):
-    type: Literal[EventType.PLATE_READ] = EventType.PLATE_READ
+    type: Literal[EventType.PLATE_READ] = Field(
+        default=EventType.PLATE_READ, description="A live camera's read of one frame"
+    )
 
 
 class VideoEvent(_Event):
     type: Literal[EventType.VIDEO_PROCESSED, EventType.VIDEO_FAILED]
     video_id: str
-    path: str | None = None
+    path: str | None = Field(default=None, description="The video file as registered")
     sightings: int | None = Field(default=None, description="Sightings stored (processed only)")
     error: str | None = Field(default=None, description="Why it failed (failed only)")
 
@@ -78,8 +93,8 @@ class VideoEvent(_Event):
 class WorkerEvent(_Event):
     type: Literal[EventType.WORKER_STALE, EventType.WORKER_BACK]
     worker_id: str
-    kind: str
-    last_heartbeat: datetime | None = None
+    kind: str = Field(description="heavy, archive, monitor")
+    last_heartbeat: datetime | None = Field(default=None, description="Its last heartbeat (UTC)")
 
 
 Event = Annotated[
