@@ -42,8 +42,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve the live relay: cameras stream, frames become jobs, workers claim them."""
-        from dashcam.events.discovery import camera_discovery
-        from dashcam.events.hub import EventHub
+        from dashcam.events.hub import EventHub, camera_discovery
         from dashcam.relay.cameras import CameraSpec
         from dashcam.relay.hub import Relay, RelayConfig
         from dashcam.relay.server import serve

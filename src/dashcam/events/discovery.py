@@ -14,14 +14,10 @@ Removing an entity is an empty retained message on its config topic (see ``MqttS
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import Any
 
 from dashcam.domain.events import topic_part
-
-if TYPE_CHECKING:
-    from dashcam.config import Settings
-    from dashcam.events.hub import EventHub
 
 SENSOR = "sensor"
 BINARY_SENSOR = "binary_sensor"
@@ -109,23 +105,3 @@ def watch_configs(
         }
         out[f"{discovery_prefix}/{BINARY_SENSOR}/{node}/{obj}/config"] = json.dumps(config)
     return out
-
-
-def camera_discovery(hub: EventHub, s: Settings) -> Callable[[list[str]], None] | None:
-    """For the relay: keeps one "last plate" sensor per camera on ``hub``'s broker
-    (None when there is no MQTT or discovery is off)."""
-    mqtt = hub.mqtt
-    if mqtt is None or not s.mqtt_discovery_prefix:
-        return None
-
-    def changed(cameras: list[str]) -> None:
-        mqtt.set_discovery(
-            camera_configs(
-                cameras,
-                prefix=s.mqtt_topic_prefix,
-                discovery_prefix=s.mqtt_discovery_prefix,
-                availability_topic=mqtt.availability,
-            )
-        )
-
-    return changed

@@ -12,13 +12,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from dashcam.config import Settings
 from dashcam.domain.events import Event
-from dashcam.events.discovery import BINARY_SENSOR, SENSOR, config_filter
+from dashcam.events.discovery import BINARY_SENSOR, SENSOR, camera_configs, config_filter
 from dashcam.events.mqtt import MqttSink
 from dashcam.events.status import EventSink, SinkStatus
 from dashcam.events.webhook import WebhookSink
@@ -131,3 +131,23 @@ class EventHub:
         deadline = time.monotonic() + timeout_s
         for sink in self.sinks:
             sink.close(max(0.1, deadline - time.monotonic()))
+
+
+def camera_discovery(hub: EventHub, s: Settings) -> Callable[[list[str]], None] | None:
+    """For the relay: keeps one "last plate" sensor per camera on ``hub``'s broker
+    (None when there is no MQTT or discovery is off)."""
+    mqtt = hub.mqtt
+    if mqtt is None or not s.mqtt_discovery_prefix:
+        return None
+
+    def changed(cameras: list[str]) -> None:
+        mqtt.set_discovery(
+            camera_configs(
+                cameras,
+                prefix=s.mqtt_topic_prefix,
+                discovery_prefix=s.mqtt_discovery_prefix,
+                availability_topic=mqtt.availability,
+            )
+        )
+
+    return changed

@@ -20,8 +20,7 @@ from webhook_helpers import Receiver
 
 from dashcam.config import load_settings
 from dashcam.domain.events import PlateReadEvent, SightingEvent, VideoEvent, parse_event
-from dashcam.events.discovery import camera_discovery
-from dashcam.events.hub import EventHub
+from dashcam.events.hub import EventHub, camera_discovery
 from dashcam.relay.cameras import CameraSpec
 from dashcam.relay.hub import Relay
 from dashcam.relay.server import RelayServer
