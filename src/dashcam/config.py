@@ -10,13 +10,19 @@ the field names below (``frame_sample_rate: 5``) and unknown keys are refused.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AliasChoices, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from dashcam.errors import ConfigError
 
@@ -151,7 +157,60 @@ class Settings(BaseSettings):
     )
     relay_access_log: bool = Field(False, description="Log every HTTP request of the relay")
 
+    # --- events out (MQTT, Home Assistant, webhooks; docs/events.md) -------------------
+    mqtt_url: str | None = Field(
+        None, description="mqtt://user:pass@host:1883 or mqtts://... (unset: no MQTT)"
+    )
+    mqtt_topic_prefix: str = Field(
+        "dashcam", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", description="Topic root"
+    )
+    mqtt_ca_file: Path | None = Field(None, description="CA certificate for mqtts://")
+    mqtt_client_id: str | None = Field(None, description="Default dashcam-<role>-<host>")
+    mqtt_discovery_prefix: str = Field(
+        "homeassistant", description="Home Assistant discovery prefix ('' turns discovery off)"
+    )
+    watch_seen_minutes: float = Field(
+        10.0, gt=0, description="A watchlist binary sensor stays on this long after a hit"
+    )
+    events_buffer: int = Field(
+        1000, ge=1, description="Events held per destination while it is away (oldest dropped)"
+    )
+    webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="URLs that receive every event as JSON (POST); comma-separated in the env",
+    )
+    webhook_secret: str | None = Field(
+        None, description="Signs webhook bodies: X-Dashcam-Signature: sha256=<HMAC>"
+    )
+    webhook_max_attempts: int = Field(5, ge=1, le=20, description="Tries per event and URL")
+    webhook_timeout_s: float = Field(5.0, gt=0, description="Per webhook request")
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("webhook_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):  # the env: a JSON list, or URLs separated by commas
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [u.strip() for u in text.split(",") if u.strip()]
+        return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r}: a webhook URL starts with http:// or https://")
+        return urls
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_scheme(cls, url: str | None) -> str | None:
+        if url and not url.startswith(("mqtt://", "mqtts://")):
+            raise ValueError(f"{url!r}: expected mqtt://[user:pass@]host[:port] or mqtts://...")
+        return url or None
 
     @model_validator(mode="after")
     def _derive(self) -> Settings:

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "miner",
     "server",
     "workers",
+    "events_cmd",
 )
 
 _verbose = False

@@ -104,8 +104,31 @@ def run_and_report(
         results = _run_multiprocess(jobs, settings, drain_timeout_s)
     else:
         results = _run_inline(jobs, settings)
+    _announce(results, settings)
     _report(jobs, results, settings, time.perf_counter() - t0)
     return results
+
+
+def _announce(results: list[VideoResult], settings: Settings, timeout_s: float = 30.0) -> None:
+    """Publish the videos' events (MQTT, webhooks) when configured, and deliver them
+    before the command exits (at most ``timeout_s``; what is left is counted dropped)."""
+    if not (settings.mqtt_url or settings.webhook_urls):
+        return
+    from dashcam.events.announcer import Announcer
+    from dashcam.events.hub import EventHub
+
+    hub = EventHub.from_settings(settings, role="process")
+    announcer = Announcer(hub, open_repo(settings), settings=settings, server_url=None).start()
+    for r in results:
+        announcer.video_finished(r.video_id)
+    announcer.close(timeout_s)
+    hub.close(timeout_s)
+    for st in hub.status():
+        if st.queued or st.dropped or st.failed:
+            console.print(
+                f"[yellow]events:[/] {st.name}: {st.delivered} delivered, {st.queued} not "
+                f"delivered, {st.dropped} dropped, {st.failed} failed ({st.last_error or 'ok'})"
+            )
 
 
 def _run_multiprocess(

@@ -72,6 +72,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the live relay: cameras stream, frames become jobs, workers claim them;
         the plates they read become sightings in the database."""
+        from dashcam.events.hub import EventHub, camera_discovery
         from dashcam.relay.cameras import CameraSpec
         from dashcam.relay.hub import Relay, RelayConfig
         from dashcam.relay.server import serve
@@ -93,7 +94,13 @@ def register(app: typer.Typer) -> None:
         builder: SightingBuilder | None = None
         if settings.relay_sightings:
             builder = sighting_builder(settings)
-        relay_core = Relay(RelayConfig.from_settings(settings), builder)
+        hub = EventHub.from_settings(settings, role="relay")
+        relay_core = Relay(
+            RelayConfig.from_settings(settings),
+            builder,
+            publisher=hub,
+            cameras_changed=camera_discovery(hub, settings),
+        )
         for spec in specs:
             relay_core.add_camera(spec)
         bind_port = port or settings.relay_port
@@ -112,13 +119,16 @@ def register(app: typer.Typer) -> None:
             )
         else:
             _echo("sightings off: results only go to /results/stream")
-        serve(
-            relay_core,
-            settings.relay_host,
-            bind_port,
-            log_level=settings.log_level.lower(),
-            access_log=settings.relay_access_log,
-        )
+        try:
+            serve(
+                relay_core,
+                settings.relay_host,
+                bind_port,
+                log_level=settings.log_level.lower(),
+                access_log=settings.relay_access_log,
+            )
+        finally:
+            hub.close(timeout_s=5.0)
 
     @app.command("cv-worker")
     def cv_worker(

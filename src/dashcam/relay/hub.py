@@ -13,10 +13,15 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from dashcam.config import Settings
+from dashcam.domain.events import EventPublisher, PlateReadEvent
 from dashcam.errors import InputError
 from dashcam.relay.cameras import Camera, CameraSpec, CameraState, CameraStatus
 from dashcam.relay.connections import WorkerConnection, WorkerRegistry
@@ -67,13 +72,25 @@ class RelayConfig:
 
 class Relay:
     """Cameras, the job book, the frame store and the connected workers; with
-    ``sightings``, the camera frames' reads become stored sightings (``relay.sightings``)."""
+    ``sightings``, the camera frames' reads become stored sightings (``relay.sightings``).
+
+    ``publisher`` gets a ``plate_read`` event for each plate a worker's result names
+    (docs/events.md); ``cameras_changed`` is told the camera names whenever they change
+    (the MQTT publisher keeps Home Assistant's per-camera sensors from them).
+    """
 
     def __init__(
-        self, config: RelayConfig | None = None, sightings: SightingBuilder | None = None
+        self,
+        config: RelayConfig | None = None,
+        sightings: SightingBuilder | None = None,
+        *,
+        publisher: EventPublisher | None = None,
+        cameras_changed: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.config = config or RelayConfig()
         self.sightings = sightings
+        self.publisher = publisher
+        self.cameras_changed = cameras_changed
         self.order = ResultOrder()
         self._frame_seq: dict[str, int] = {}
         self._offers = 0
@@ -161,6 +178,8 @@ class Relay:
         self.cameras[spec.name] = cam
         if self.sightings is not None:
             self.sightings.recorder.camera_urls[spec.name] = spec.url
+        if self.cameras_changed is not None:
+            self.cameras_changed(sorted(self.cameras))
         if self.config.auto_start and self._loop is not None:
             cam.start()
         return cam
@@ -318,6 +337,9 @@ class Relay:
                 self._advance(job.service_id, job.finished_at or time.time())
         self.frames.discard(job.frame_ids)
         self._publish(job)
+        if self.publisher is not None and job.state is JobState.completed:
+            for event in plate_reads(job, datetime.now(UTC)):
+                self.publisher.publish(event)
 
     def _advance(self, camera: str, now: float) -> None:
         """Hand on ``camera``'s finished jobs in order; expire the jobs passed over (no
@@ -441,6 +463,29 @@ class NotRegistered(InputError):
 
 class FrameGone(InputError):
     """The frame is not part of the job or was dropped from memory (HTTP 410)."""
+
+
+def plate_reads(job: Job, at: datetime) -> list[PlateReadEvent]:
+    """A completed job's ``plates`` (``[{"text", "confidence", ...}]``) as ``plate_read``
+    events of its camera; entries that are not plates are skipped."""
+    plates = (job.result or {}).get("plates")
+    out: list[PlateReadEvent] = []
+    seen_at = datetime.fromtimestamp(job.timestamp, UTC)
+    for p in plates if isinstance(plates, list) else []:
+        try:
+            out.append(
+                PlateReadEvent(
+                    at=at,
+                    plate_text=p["text"],
+                    confidence=p.get("confidence", 0.0),
+                    camera=job.service_id,
+                    first_utc=seen_at,
+                    last_utc=seen_at,
+                )
+            )
+        except (TypeError, KeyError, AttributeError, ValidationError):
+            continue
+    return out
 
 
 def job_view(job: Job) -> dict[str, Any]:

@@ -21,13 +21,16 @@ from dashcam.errors import (
     StoreError,
     TaskNotFound,
 )
+from dashcam.events.announcer import Announcer
+from dashcam.events.hub import EventHub
 from dashcam.http_errors import error_responses, install_error_handlers
-from dashcam.server import dashboard, sightings, tasks, videos, workers
+from dashcam.server import dashboard, events, sightings, tasks, videos, workers
 from dashcam.server.deps import ServerState
 from dashcam.server.incoming import IncomingScanner
 from dashcam.server.metrics import Metrics
 from dashcam.store.database import make_engine
 from dashcam.store.results import ResultsRepository
+from dashcam.store.status import worker_views
 from dashcam.store.task_queue import TaskQueue
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,15 @@ def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
         metrics=Metrics(),
         stale_after_s=settings.stale_after_s,
     )
+    st.events = Announcer(
+        EventHub(),
+        st.repo,
+        settings=settings,
+        server_url=settings.server_url,
+        workers=lambda: worker_views(st.queue, stale_after_s=st.stale_after_s),
+        check_every_s=min(5.0, settings.heartbeat_interval_s),
+    )
+    st.metrics.watch_events(st.events)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,12 +95,17 @@ def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
             )
         for t in threads:
             t.start()
+        assert st.events is not None
+        st.events.hub.open(settings, role="server")
+        st.events.start()
         try:
             yield
         finally:
             stop.set()
             for t in threads:
                 t.join(timeout=5)
+            st.events.close(timeout_s=5.0)
+            st.events.hub.close(timeout_s=5.0)
             engine.dispose()
 
     app = FastAPI(
@@ -110,6 +127,7 @@ def create_app(settings: Settings, *, sweep_interval_s: float = 1.0) -> FastAPI:
     app.include_router(videos.router)
     app.include_router(sightings.router)
     app.include_router(dashboard.router)
+    app.include_router(events.router)
     return app
 
 

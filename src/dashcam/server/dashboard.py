@@ -152,7 +152,7 @@ def asset(name: str) -> FileResponse:
 
 
 # --- live feed -------------------------------------------------------------------------
-def _live_key(request: Request, key: str | None) -> None:
+def check_stream_key(request: Request, key: str | None) -> None:
     want = server_state(request).settings.api_key
     if want and key is not None and "authorization" not in request.headers:
         if not _same_key(key, want):
@@ -171,7 +171,7 @@ async def live(
 ) -> StreamingResponse:
     """Server-sent events: one ``live`` event every ~1.5 s with workers, queue counts,
     backlog, throughput per minute, recent failures and watchlist matches."""
-    _live_key(request, key)
+    check_stream_key(request, key)
     feed = live_feed(request.app)
 
     async def events() -> AsyncIterator[str]:
@@ -250,6 +250,8 @@ def watchlist(st: State) -> dict[str, Any]:
 def watch(st: State, req: WatchRequest) -> dict[str, Any]:
     """Watch a plate (normalised: ``ab-12 cde`` is ``AB12CDE``); again updates its note."""
     e = _watchlist(st).add(req.plate, note=req.note, max_distance=req.max_distance)
+    if st.events is not None:
+        st.events.watchlist_changed()
     return entry_json(e)
 
 
@@ -261,6 +263,8 @@ def unwatch(
 ) -> dict[str, Any]:
     if not _watchlist(st).remove(plate):
         raise HTTPException(404, f"plate {plate!r} is not on the watchlist")
+    if st.events is not None:
+        st.events.watchlist_changed()
     return {"plate": plate, "removed": True}
 
 

@@ -14,6 +14,7 @@ from fastapi import HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from dashcam.config import Settings
+from dashcam.events.announcer import Announcer
 from dashcam.server import session
 from dashcam.server.metrics import Metrics
 from dashcam.store.results import ResultsRepository
@@ -27,6 +28,7 @@ class ServerState:
     repo: ResultsRepository
     metrics: Metrics
     stale_after_s: float
+    events: Announcer | None = None  # events out (docs/events.md); set by create_app
 
     @property
     def inline_store(self) -> bool:

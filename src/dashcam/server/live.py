@@ -29,6 +29,7 @@ MATCHES_SHOWN = 20
 CAMERA_PLATES_SHOWN = 8
 RECENT_TASKS_SHOWN = 12
 ERROR_CHARS = 400
+EVENTS_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -163,4 +164,5 @@ class LiveFeed:
             ],
             "watch_matches": self._watch_matches(),
             "cameras": self._live_cameras(),
+            "events": st.events.hub.summary(EVENTS_SHOWN) if st.events else None,
         }

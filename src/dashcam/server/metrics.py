@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from dashcam.events.announcer import Announcer
 
 
 class Metrics:
@@ -41,3 +49,45 @@ class Metrics:
         self.workers_seen = Gauge(
             "dashcam_workers", "Known workers by kind and liveness", ["kind", "stale"], registry=r
         )
+
+    def watch_events(self, events: Announcer) -> None:
+        """Export the event destinations' counts (read at each scrape)."""
+        self.registry.register(_EventsCollector(events))
+
+
+class _EventsCollector(Collector):
+    def __init__(self, events: Announcer) -> None:
+        self.events = events
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["sink", "kind"]
+        published = CounterMetricFamily(
+            "dashcam_events_published", "Events published by this process", labels=[]
+        )
+        published.add_metric([], self.events.hub.last_seq)
+        delivered = CounterMetricFamily(
+            "dashcam_events_delivered", "Events a destination acknowledged", labels=labels
+        )
+        dropped = CounterMetricFamily(
+            "dashcam_events_dropped",
+            "Events dropped: the destination's buffer was full (broker away)",
+            labels=labels,
+        )
+        failed = CounterMetricFamily(
+            "dashcam_events_failed", "Events given up after every retry", labels=labels
+        )
+        queued = GaugeMetricFamily(
+            "dashcam_events_queued", "Events waiting for a destination", labels=labels
+        )
+        connected = GaugeMetricFamily(
+            "dashcam_events_connected", "1 while the MQTT broker is connected", labels=labels
+        )
+        for st in self.events.hub.status():
+            key = [st.name, st.kind]
+            delivered.add_metric(key, st.delivered)
+            dropped.add_metric(key, st.dropped)
+            failed.add_metric(key, st.failed)
+            queued.add_metric(key, st.queued)
+            if st.connected is not None:
+                connected.add_metric(key, 1.0 if st.connected else 0.0)
+        yield from (published, delivered, dropped, failed, queued, connected)

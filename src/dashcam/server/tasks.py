@@ -159,6 +159,8 @@ async def complete(st: State, wire_id: WireId, body: Completion) -> dict[str, An
             st.metrics.plates_read.inc(len(body.sightings or []))
             if body.elapsed_s:
                 st.metrics.processing_seconds.observe(body.elapsed_s)
+            if st.events is not None and done.video_id:
+                st.events.video_finished(done.video_id)
     return {"task_id": task_id, "status": "done", "follow_ups": done.follow_ups}
 
 
@@ -180,6 +182,9 @@ async def fail(st: State, wire_id: WireId, body: Failure) -> dict[str, Any]:
         st, completion.fail, st.queue, st.repo, task_id, token, body.error, retry=body.retry
     )
     st.metrics.failures.labels(failed.task_type.value).inc()
+    dead = failed.status is TaskStatus.DEAD and failed.task_type is TaskType.HEAVY_PROCESS_VIDEO
+    if dead and st.events is not None and failed.video_id:
+        st.events.video_failed(failed.video_id, failed.error)
     return {"task_id": task_id, "status": failed.status.value}
 
 

@@ -230,6 +230,10 @@ def test_live_view_shows_worker_and_task_queued_then_done(browser: Any, stack: S
     archive = pg.locator('#backlog tr[data-type="ARCHIVE_VIDEO"] [data-col="backlog"]')
     expect(archive).to_have_text(str(len(stack.clips)))
     pg.locator("#throughput .spark").first.wait_for()
+    # The Events card: each processed video's event, and no destination set.
+    processed = pg.locator('#events tr[data-event="video_processed"]')
+    expect(processed).to_have_count(len(stack.clips), timeout=30_000)
+    expect(pg.locator("#events .empty").first).to_contain_text("no MQTT broker or webhook set")
     shot(pg, "live-done")
     assert external == []
     ctx.close()

@@ -215,7 +215,8 @@ function renderLive() {
       card("Watchlist matches", h("div", { id: "matches" })),
       card("Cameras, last plates", h("div", { id: "cameras" })),
       card("Recent failures", h("div", { id: "failures" })),
-      card("Processing now", h("div", { id: "processing" }))));
+      card("Processing now", h("div", { id: "processing" })),
+      card("Events", h("div", { id: "events" }, empty("…")))));
   if (state.live) renderLiveData(state.live);
 }
 function renderLiveData(d) {
@@ -303,6 +304,7 @@ function renderLiveData(d) {
       h("td", {}, videoLink(v.id)), h("td", { class: "muted" }, baseName(v.path)),
       h("td", {}, progressBar(v.progress)))))
     : empty("no video is being processed"));
+  put("events", renderEvents(d.events)); // events.js
 }
 function progressBar(p) {
   const pct = Math.round(100 * (p || 0));
@@ -613,5 +615,4 @@ document.getElementById("quick-search").addEventListener("submit", (ev) => {
   if (q) location.hash = `#/plates?q=${encodeURIComponent(q)}&d=1`;
 });
 window.addEventListener("hashchange", render);
-render();
-liveLoop();
+render(); liveLoop();
