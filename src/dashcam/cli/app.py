@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "miner",
     "server",
     "workers",
+    "models",
 )
 
 _verbose = False
