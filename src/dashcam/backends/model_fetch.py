@@ -42,7 +42,6 @@ Progress = Callable[[str, int, int | None], None]
 Probe = Callable[[ModelSpec, Sequence[Path]], object]
 
 PART_SUFFIX = ".part"
-_CHUNK = 1 << 16
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:\d+-\d+|\*)/(\d+)")
 
 
@@ -94,17 +93,23 @@ def download(
                 done = 0  # the server ignored the range: start again
             total = _total(response, done)
             with part.open("ab" if response.status_code == 206 else "wb") as fh:
-                for chunk in response.iter_bytes(_CHUNK):
+                # No chunk size: what arrived is on disk even if the transfer breaks.
+                for chunk in response.iter_bytes():
                     fh.write(chunk)
                     done += len(chunk)
                     if progress is not None:
                         progress(part.name.removesuffix(PART_SUFFIX), done, total)
-    except httpx.TransportError as exc:
-        kept = f"; {done} bytes kept in {part}, the next get resumes" if done else ""
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
         raise ModelDownloadError(
-            f"cannot download {url} ({type(exc).__name__}: {exc or 'no answer'}){kept}. "
+            f"cannot download {url} ({type(exc).__name__}: {exc or 'no answer'}). "
             "No connection? Models are only ever fetched by `dashcam models get`; "
-            "DASHCAM_MODELS_MIRROR names a local copy"
+            "DASHCAM_MODELS_MIRROR names a local copy of the files"
+        ) from exc
+    except httpx.TransportError as exc:
+        of = f" of {total}" if total is not None else ""
+        raise ModelDownloadError(
+            f"{url}: the transfer stopped at {done}{of} bytes ({type(exc).__name__}); "
+            f"{part.name} keeps them: run the same `dashcam models get` again to resume"
         ) from exc
     if total is not None and done != total:
         raise ModelDownloadError(
@@ -136,6 +141,41 @@ def fetch(
     folder = model_folder(models_dir, spec.name)
     folder.mkdir(parents=True, exist_ok=True)
     parts = [folder / (f.file_name + PART_SUFFIX) for f in spec.files]
+    try:
+        files = _download_all(spec, parts, known, mirror, probe, progress, timeout_s)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only when empty: a partial download stays to resume
+        raise
+    for file, part in zip(spec.files, parts, strict=True):
+        os.replace(part, folder / file.file_name)
+    stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+    entry = InstalledModel(
+        name=spec.name,
+        slot=str(spec.slot),
+        format=str(spec.format),
+        licence=spec.licence,
+        source_url=source_url(spec.files[0], mirror),
+        installed_at=stamp,
+        files=files,
+    )
+    models = read_manifest(models_dir)
+    models[spec.name] = entry
+    write_manifest(models_dir, models)
+    log.info("installed %s (%s) in %s", spec.name, spec.licence, folder)
+    return entry, True
+
+
+def _download_all(
+    spec: ModelSpec,
+    parts: Sequence[Path],
+    known: InstalledModel | None,
+    mirror: str | None,
+    probe: Probe | None,
+    progress: Progress | None,
+    timeout_s: float,
+) -> tuple[InstalledFile, ...]:
+    """Every file of ``spec`` complete in its ``.part``, checked; their manifest entries."""
     for file, part in zip(spec.files, parts, strict=True):
         download(source_url(file, mirror), part, progress=progress, timeout_s=timeout_s)
     files = tuple(
@@ -162,23 +202,7 @@ def fetch(
                 f"{spec.name}: what was downloaded is not a working {spec.format} model "
                 f"({exc}): refused, nothing installed"
             ) from exc
-    for file, part in zip(spec.files, parts, strict=True):
-        os.replace(part, folder / file.file_name)
-    stamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-    entry = InstalledModel(
-        name=spec.name,
-        slot=str(spec.slot),
-        format=str(spec.format),
-        licence=spec.licence,
-        source_url=source_url(spec.files[0], mirror),
-        installed_at=stamp,
-        files=files,
-    )
-    models = read_manifest(models_dir)
-    models[spec.name] = entry
-    write_manifest(models_dir, models)
-    log.info("installed %s (%s) in %s", spec.name, spec.licence, folder)
-    return entry, True
+    return files
 
 
 def _discard(parts: Sequence[Path]) -> None:
