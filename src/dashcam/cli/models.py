@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         using = in_use(settings)
         rows: list[dict[str, object]] = []
         table = Table(title=f"models ({settings.models_dir})")
-        for col in ("name", "slot", "licence", "size", "installed", "in use", "source"):
+        for col in ("name", "slot", "format", "licence", "size", "installed", "in use", "source"):
             table.add_column(col)
         for spec in CATALOGUE.values():
             got = installed.get(spec.name)
@@ -97,7 +97,8 @@ def register(app: typer.Typer) -> None:
             )
             size = _mb(size_bytes) if size_bytes is not None else f"~{spec.approx_mb} MB"
             table.add_row(
-                spec.name, str(spec.slot), spec.licence, size, "yes" if got else "-",
+                spec.name, str(spec.slot), str(spec.format), spec.licence, size,
+                "yes" if got else "-",
                 "yes" if used else "", spec.url, style="green" if used else None,
             )  # fmt: skip
         if as_json:
