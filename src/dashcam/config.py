@@ -69,16 +69,30 @@ class Settings(BaseSettings):
         None, description="Heavy outputs; default <nas_mount>/videos/heavy_output"
     )
     archive_root: Path | None = Field(None, description="Cold storage; default <nas_mount>/archive")
-    models_dir: Path = Field(Path("models"), description="User-supplied model weights")
+    models_dir: Path = Field(
+        Path("models"), description="Model weights: your own, and `dashcam models get` installs"
+    )
+    models_mirror: str | None = Field(
+        None,
+        description="`dashcam models get` fetches each file from <mirror>/<file name> instead"
+        " of its publisher (a local copy of the files)",
+    )
 
     # --- processing ----------------------------------------------------------------
     frame_sample_rate: int = Field(10, ge=1, description="Analyse every Nth decoded frame")
     max_frames: int = Field(300, ge=0, description="Cap on analysed frames per video (0 = none)")
     enable_ocr: bool = Field(True, description="Read plate text (false: detect only)")
     retain_runs: bool = Field(False, description="Keep per-run scratch folders")
-    plate_detector: str = Field("auto", description="Plate detector backend")
-    plate_reader: str = Field("rapidocr", description="Plate OCR backend")
-    vehicle_detector: str = Field("auto", description="Vehicle detector backend")
+    plate_detector: str = Field(
+        "auto", description="Plate detector backend or installed model (dashcam models list)"
+    )
+    plate_reader: str = Field(
+        "auto",
+        description="Plate OCR backend or installed model; auto: best installed, else rapidocr",
+    )
+    vehicle_detector: str = Field(
+        "auto", description="Vehicle detector backend or installed model; none: plate-only"
+    )
     plate_region: str = Field(
         "auto",
         description="Plate formats: auto, any, a code (it, us-ca), a group (eu, us) or a list"

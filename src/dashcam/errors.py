@@ -42,6 +42,13 @@ class BackendUnavailable(DashcamError):
     exit_code = 3
 
 
+class ModelDownloadError(DashcamError):
+    """``dashcam models get`` could not fetch or install a model (offline, HTTP error,
+    a file that is not what it claims to be). Nothing half-written is installed."""
+
+    exit_code = 4
+
+
 class StoreError(DashcamError):
     """The database or a storage root failed; raised ``from`` the driver error."""
 

@@ -125,7 +125,7 @@ def test_recognise_on_empty_road_finds_nothing(
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"plate_reader": "nope"}, "unknown plate reader 'nope'; available: rapidocr"),
+        ({"plate_reader": "nope"}, "unknown plate reader 'nope'; available: auto"),
         ({"plate_detector": "nope"}, "unknown plate detector 'nope'; available: auto"),
     ],
 )

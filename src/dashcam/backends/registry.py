@@ -5,12 +5,21 @@ import their heavy libraries lazily, so importing this module is cheap. Choosing
 unknown name, or a backend whose package or weights file is missing, raises
 :class:`~dashcam.errors.BackendUnavailable` naming what is missing.
 
+Every model of the catalogue (:mod:`dashcam.backends.catalogue`) is registered under its
+own name in its slot's registry, and runs only once ``dashcam models get NAME`` has
+installed it: nothing here ever downloads.
+
 ``auto``:
 - plate detector: a user-supplied plate model in ``models_dir`` (file name contains
-  ``plate``; ``.onnx`` via ``yolo-onnx``, ``.pt`` via ``yolo-ultralytics``), else
-  ``text+contour`` (text lines of the PP-OCR text detector shipped in ``rapidocr`` plus
-  contour candidates);
-- vehicle detector: a user-supplied vehicle model in ``models_dir``, else none.
+  ``plate``; ``.onnx`` via ``yolo-onnx``, ``.pt`` via ``yolo-ultralytics``), else the
+  strongest installed catalogue plate detector, else ``text+contour`` (text lines of the
+  PP-OCR text detector shipped in ``rapidocr`` plus contour candidates);
+- plate reader: the strongest installed catalogue recogniser, else ``rapidocr``;
+- vehicle detector: a user-supplied vehicle model in ``models_dir``, else the strongest
+  installed catalogue vehicle detector, else none.
+
+A weights file the user put in ``models_dir`` is their explicit choice, so it comes
+before the catalogue models.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dashcam.backends.catalogue import ModelSlot, models_for
+from dashcam.backends.installed import best_installed, load_installed
 from dashcam.backends.protocols import PlateDetector, PlateReader, VehicleDetector
 from dashcam.backends.weights import WeightsKind, find_weights
 from dashcam.config import Settings
@@ -86,6 +97,19 @@ def _yolo(module: str, kind: str) -> Callable[[Settings], Any]:
     return factory
 
 
+def _installed(name: str) -> Callable[[Settings], Any]:
+    """Factory opening the installed catalogue model ``name`` (never downloading it)."""
+
+    def factory(settings: Settings) -> Any:
+        return load_installed(settings.models_dir, name, threads=settings.model_threads)
+
+    return factory
+
+
+def _catalogue(slot: ModelSlot) -> dict[str, Callable[[Settings], Any]]:
+    return {spec.name: _installed(spec.name) for spec in models_for(slot)}
+
+
 PLATE_DETECTORS: dict[str, PlateDetectorFactory] = {
     "classic": _classic,
     "haar": _haar,
@@ -94,18 +118,23 @@ PLATE_DETECTORS: dict[str, PlateDetectorFactory] = {
     "text+contour": _text_contour,
     "yolo-onnx": _yolo("yolo_onnx", "plate"),
     "yolo-ultralytics": _yolo("yolo_ultralytics", "plate"),
+    **_catalogue(ModelSlot.PLATE_DETECTOR),
 }
 PLATE_READERS: dict[str, PlateReaderFactory] = {
     "rapidocr": _rapidocr,
+    **_catalogue(ModelSlot.PLATE_READER),
 }
 VEHICLE_DETECTORS: dict[str, VehicleDetectorFactory] = {
     "yolo-onnx": _yolo("yolo_onnx", "vehicle"),
     "yolo-ultralytics": _yolo("yolo_ultralytics", "vehicle"),
+    **_catalogue(ModelSlot.VEHICLE_DETECTOR),
 }
 
 #: The plate detector ``auto`` picks without user plate weights: text lines of the shipped
 #: PP-OCR text detector plus contour proposals (docs/recognition.md has the comparison).
 DEFAULT_PLATE_DETECTOR = "text+contour"
+#: The plate reader ``auto`` picks without an installed catalogue recogniser.
+DEFAULT_PLATE_READER = "rapidocr"
 
 #: Which registered backend runs a user weights file of each suffix under ``auto``.
 WEIGHTS_BACKENDS: dict[str, str] = {".onnx": "yolo-onnx", ".pt": "yolo-ultralytics"}
@@ -133,11 +162,40 @@ def _weights_backend(
     return backend
 
 
+def resolve_plate_detector(settings: Settings) -> str:
+    """The plate detector's registry name, ``auto`` resolved (see module doc)."""
+    if settings.plate_detector != "auto":
+        return settings.plate_detector
+    return (
+        _weights_backend(settings, "plate", PLATE_DETECTORS)
+        or best_installed(settings.models_dir, ModelSlot.PLATE_DETECTOR)
+        or DEFAULT_PLATE_DETECTOR
+    )
+
+
+def resolve_plate_reader(settings: Settings) -> str:
+    """The plate reader's registry name, ``auto`` resolved (see module doc)."""
+    if settings.plate_reader != "auto":
+        return settings.plate_reader
+    return best_installed(settings.models_dir, ModelSlot.PLATE_READER) or DEFAULT_PLATE_READER
+
+
+def resolve_vehicle_detector(settings: Settings) -> str | None:
+    """The vehicle detector's registry name, ``auto`` resolved; None: no vehicle
+    detector (``none``, or ``auto`` with no vehicle model at all)."""
+    name = settings.vehicle_detector
+    if name == "none":
+        return None
+    if name != "auto":
+        return name
+    return _weights_backend(settings, "vehicle", VEHICLE_DETECTORS) or best_installed(
+        settings.models_dir, ModelSlot.VEHICLE_DETECTOR
+    )
+
+
 def make_plate_detector(settings: Settings) -> PlateDetector:
     """The plate detector named by ``settings.plate_detector`` (``auto``: see module doc)."""
-    name = settings.plate_detector
-    if name == "auto":
-        name = _weights_backend(settings, "plate", PLATE_DETECTORS) or DEFAULT_PLATE_DETECTOR
+    name = resolve_plate_detector(settings)
     factory = PLATE_DETECTORS.get(name)
     if factory is None:
         raise BackendUnavailable(_unknown("plate detector", name, PLATE_DETECTORS, ("auto",)))
@@ -145,25 +203,20 @@ def make_plate_detector(settings: Settings) -> PlateDetector:
 
 
 def make_plate_reader(settings: Settings) -> PlateReader:
-    """The OCR backend named by ``settings.plate_reader``."""
-    name = settings.plate_reader
+    """The OCR backend named by ``settings.plate_reader`` (``auto``: see module doc)."""
+    name = resolve_plate_reader(settings)
     factory = PLATE_READERS.get(name)
     if factory is None:
-        raise BackendUnavailable(_unknown("plate reader", name, PLATE_READERS, ()))
+        raise BackendUnavailable(_unknown("plate reader", name, PLATE_READERS, ("auto",)))
     return factory(settings)
 
 
 def make_vehicle_detector(settings: Settings) -> VehicleDetector | None:
     """The vehicle detector named by ``settings.vehicle_detector``; None for ``none`` or
-    for ``auto`` without user vehicle weights (plate-only operation)."""
-    name = settings.vehicle_detector
-    if name == "none":
+    for ``auto`` without any vehicle model (plate-only operation)."""
+    name = resolve_vehicle_detector(settings)
+    if name is None:
         return None
-    if name == "auto":
-        found = _weights_backend(settings, "vehicle", VEHICLE_DETECTORS)
-        if found is None:
-            return None
-        name = found
     factory = VEHICLE_DETECTORS.get(name)
     if factory is None:
         raise BackendUnavailable(

@@ -17,7 +17,9 @@ import numpy as np
 from dashcam.backends.protocols import ImageBGR
 from dashcam.backends.weights import require_weights
 from dashcam.backends.yolo_output import (
+    ULTRALYTICS_INPUT,
     VEHICLE_CLASSES,
+    InputStyle,
     Layout,
     class_ids_for,
     decode,
@@ -57,11 +59,14 @@ def _fixed(dim: object) -> int | None:
 
 
 class YoloOnnxDetector:
-    """A YOLOv5/v8/v11 ``.onnx`` export run with onnxruntime.
+    """A YOLOv5/v8/v11 ``.onnx`` export run with onnxruntime (also YOLOX and the
+    open-image-models YOLOv9 exports, given their ``layout`` and ``style``).
 
     ``classes`` keeps only those class names (``None`` keeps all); a name the model does
     not have is an :class:`InputError`. ``imgsz`` is used only when the model's input size
-    is dynamic. Boxes come back in original image pixels.
+    is dynamic. ``class_names`` overrides the names read from the model's metadata;
+    ``name`` is what ``model_info`` reports (default ``yolo-onnx``). Boxes come back in
+    original image pixels.
 
     >>> det = YoloOnnxDetector(Path("models/yolov8n.onnx"), classes=VEHICLE_CLASSES)
     ... # doctest: +SKIP
@@ -83,8 +88,14 @@ class YoloOnnxDetector:
         layout: Layout | Literal["auto"] = "auto",
         device: Device = "auto",
         region_margin: float = 0.1,
+        style: InputStyle = ULTRALYTICS_INPUT,
+        class_names: Sequence[str] | None = None,
+        name: str | None = None,
     ) -> None:
         path = Path(path)
+        if name is not None:
+            self.name = name
+        self.style = style
         if not path.is_file():
             raise BackendUnavailable(f"yolo-onnx: weights file not found: {path}")
         try:
@@ -114,16 +125,23 @@ class YoloOnnxDetector:
             raise InputError(f"{path}: expected an NCHW image input, got shape {shape}")
         self.input_hw: tuple[int, int] = (_fixed(shape[2]) or imgsz, _fixed(shape[3]) or imgsz)
         meta = self._session.get_modelmeta().custom_metadata_map or {}
-        names = parse_names(meta.get("names"))
+        names = list(class_names) if class_names is not None else parse_names(meta.get("names"))
 
         # Warm-up doubles as the probe for the output layout and class count.
         raw = self._run(np.zeros((1, 3, *self.input_hw), dtype=np.float32))
         if layout == "auto":
             end2end = str(meta.get("end2end", "")).lower() == "true"
-            layout = "e2e" if end2end else guess_layout(raw.shape, len(names) if names else None)
+            if raw.ndim == 2 and raw.shape[1] == 7:
+                layout = "nms7"
+            elif end2end:
+                layout = "e2e"
+            else:
+                layout = guess_layout(raw.shape, len(names) if names else None)
         self.layout: Layout = layout
         if names is None:
-            nc = {"v8": raw.shape[1] - 4, "v5": raw.shape[2] - 5, "e2e": 0}[layout]
+            nc = {"v8": raw.shape[1] - 4, "v5": raw.shape[2] - 5, "yolox": raw.shape[-1] - 5}.get(
+                layout, 0
+            )
             names = default_names(nc) if nc > 0 else list(default_names(80))
         self.class_names: list[str] = names
         self._allowed: np.ndarray[Any, np.dtype[np.int64]] | None = None
@@ -155,8 +173,10 @@ class YoloOnnxDetector:
         return np.asarray(outputs[0])
 
     def _detect_full(self, image: ImageBGR) -> Detections:
-        tensor, lb = letterbox(image, self.input_hw)
-        xyxy, conf, cls_id = decode(self._run(tensor), self.layout, self.conf_threshold)
+        tensor, lb = letterbox(image, self.input_hw, self.style)
+        xyxy, conf, cls_id = decode(
+            self._run(tensor), self.layout, self.conf_threshold, self.input_hw
+        )
         xyxy = lb.to_image(xyxy, (image.shape[1], image.shape[0]))
         return select(
             xyxy, conf, cls_id,

@@ -8,7 +8,15 @@ Output layouts (``layout``):
 - ``"v8"``  — YOLOv8/v11 ``(1, 4 + nc, N)``: ``cx, cy, w, h`` then one score per class;
 - ``"v5"``  — YOLOv5/v7 ``(1, N, 5 + nc)``: ``cx, cy, w, h, objectness`` then class scores;
 - ``"e2e"`` — NMS-free exports (YOLOv10/26 ``end2end``) ``(1, N, 6)``: ``x1, y1, x2, y2,
-  score, class``.
+  score, class``;
+- ``"nms7"`` — exports with NMS inside the graph, as open-image-models publishes its
+  YOLOv9 plate detectors: ``(N, 7)`` rows ``batch, x1, y1, x2, y2, class, score``;
+- ``"yolox"`` — YOLOX exports ``(1, N, 5 + nc)`` with the boxes still relative to their
+  grid cell (strides 8, 16, 32): :func:`yolox_grid` turns them into the ``"v5"`` layout.
+
+How the image goes in differs by family (:class:`InputStyle`): ultralytics and
+open-image-models centre it on grey padding, RGB in 0..1; YOLOX puts it in the top-left
+corner, BGR in 0..255.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from numpy.typing import NDArray
 
 from dashcam.domain.detections import Detections, FloatArray, IntArray
 
-Layout = Literal["v8", "v5", "e2e"]
+Layout = Literal["v8", "v5", "e2e", "nms7", "yolox"]
 
 #: Grey that ultralytics pads with, so exported models see what they were trained on.
 PAD_VALUE = 114
@@ -50,6 +58,25 @@ VEHICLE_CLASSES: tuple[str, ...] = ("car", "truck", "bus", "motorcycle")
 
 
 @dataclass(frozen=True)
+class InputStyle:
+    """How a model family wants its letterboxed input: image centred (else top-left),
+    RGB (else BGR), pixel values scaled to 0..1 (else 0..255)."""
+
+    centre: bool = True
+    rgb: bool = True
+    unit_scale: bool = True
+
+
+#: ultralytics and open-image-models exports.
+ULTRALYTICS_INPUT = InputStyle()
+#: YOLOX exports (its ``preproc``: top-left, BGR, no scaling).
+YOLOX_INPUT = InputStyle(centre=False, rgb=False, unit_scale=False)
+
+#: Strides of the YOLOX heads, finest first.
+YOLOX_STRIDES: tuple[int, ...] = (8, 16, 32)
+
+
+@dataclass(frozen=True)
 class Letterbox:
     """How an image was fitted into the model input: ``model = image * scale + (pad_x, pad_y)``."""
 
@@ -69,12 +96,13 @@ class Letterbox:
 
 
 def letterbox(
-    image: NDArray[np.uint8], input_hw: tuple[int, int]
+    image: NDArray[np.uint8], input_hw: tuple[int, int], style: InputStyle = ULTRALYTICS_INPUT
 ) -> tuple[NDArray[np.float32], Letterbox]:
-    """BGR ``(H, W, 3)`` uint8 -> model tensor ``(1, 3, h, w)`` float32 RGB in 0..1.
+    """BGR ``(H, W, 3)`` uint8 -> model tensor ``(1, 3, h, w)`` float32 (RGB in 0..1 by
+    default; see :class:`InputStyle`).
 
     The image is scaled to fit ``input_hw`` keeping its aspect ratio and centred on
-    grey padding, as ultralytics does.
+    grey padding, as ultralytics does (YOLOX: in the top-left corner).
 
     >>> t, lb = letterbox(np.zeros((96, 128, 3), np.uint8), (64, 64))
     >>> t.shape, lb
@@ -91,12 +119,50 @@ def letterbox(
         resized = np.asarray(
             cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR), dtype=np.uint8
         )
-    pad_x, pad_y = (in_w - new_w) / 2, (in_h - new_h) / 2
-    top, left = round(pad_y - 0.1), round(pad_x - 0.1)
+    top = left = 0
+    if style.centre:
+        pad_x, pad_y = (in_w - new_w) / 2, (in_h - new_h) / 2
+        top, left = round(pad_y - 0.1), round(pad_x - 0.1)
     canvas = np.full((in_h, in_w, 3), PAD_VALUE, dtype=np.uint8)
     canvas[top : top + new_h, left : left + new_w] = resized
-    tensor = canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255.0
+    channels = canvas[:, :, ::-1] if style.rgb else canvas
+    tensor = channels.transpose(2, 0, 1)[None].astype(np.float32)
+    if style.unit_scale:
+        tensor /= 255.0
     return np.ascontiguousarray(tensor), Letterbox(scale, float(left), float(top))
+
+
+def yolox_grid(output: NDArray[np.floating], input_hw: tuple[int, int]) -> NDArray[np.float32]:
+    """A YOLOX export's raw ``(1, N, 5 + nc)`` output with its boxes in input pixels.
+
+    YOLOX predicts, per cell of each stride's grid (row-major, finest stride first),
+    ``dx, dy, log w, log h``: the centre is ``(cell + d) * stride`` and the size
+    ``exp(log size) * stride``. Objectness and class scores are already probabilities.
+
+    >>> raw = np.zeros((1, 4 * 4 + 2 * 2 + 1, 6), np.float32)
+    >>> yolox_grid(raw, (32, 32))[0, 1, :4].tolist()  # second cell of the 8 px grid
+    [8.0, 0.0, 8.0, 8.0]
+    """
+    out = np.array(output, dtype=np.float32, copy=True)
+    if out.ndim == 2:
+        out = out[None]
+    in_h, in_w = input_hw
+    grids: list[NDArray[np.float32]] = []
+    strides: list[NDArray[np.float32]] = []
+    for stride in YOLOX_STRIDES:
+        gh, gw = in_h // stride, in_w // stride
+        ys, xs = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
+        grids.append(np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32))
+        strides.append(np.full((gh * gw, 1), stride, np.float32))
+    grid, stride_col = np.concatenate(grids), np.concatenate(strides)
+    if out.shape[1] != len(grid):
+        raise ValueError(
+            f"YOLOX output: expected {len(grid)} rows for input {in_w}x{in_h} "
+            f"(strides {YOLOX_STRIDES}), got {out.shape[1]}"
+        )
+    out[0, :, :2] = (out[0, :, :2] + grid) * stride_col
+    out[0, :, 2:4] = np.exp(out[0, :, 2:4]) * stride_col
+    return out
 
 
 def guess_layout(shape: Sequence[int], num_classes: int | None) -> Layout:
@@ -118,11 +184,23 @@ def guess_layout(shape: Sequence[int], num_classes: int | None) -> Layout:
 
 
 def decode(
-    output: NDArray[np.floating], layout: Layout, conf_threshold: float
+    output: NDArray[np.floating],
+    layout: Layout,
+    conf_threshold: float,
+    input_hw: tuple[int, int] | None = None,
 ) -> tuple[FloatArray, FloatArray, IntArray]:
     """Raw output of one image -> ``(xyxy (M,4), confidence (M,), class_id (M,))`` above
-    ``conf_threshold``, in model-input pixels, best class per candidate, not yet NMS'd."""
+    ``conf_threshold``, in model-input pixels, best class per candidate, not yet NMS'd.
+    ``input_hw`` (the model input size) is needed by the ``"yolox"`` layout only."""
     out = np.asarray(output, dtype=np.float32)
+    if layout == "nms7":
+        rows = out.reshape(-1, 7)
+        rows = rows[rows[:, 6] >= conf_threshold]
+        return rows[:, 1:5].copy(), rows[:, 6].copy(), rows[:, 5].astype(np.int64)
+    if layout == "yolox":
+        if input_hw is None:
+            raise ValueError("YOLOX output: decoding needs the model input size")
+        out, layout = yolox_grid(out, input_hw), "v5"
     if out.ndim == 3:
         out = out[0]
     if layout == "e2e":

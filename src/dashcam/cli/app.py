@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "server",
     "workers",
     "events_cmd",
+    "models",
 )
 
 _verbose = False

@@ -431,6 +431,21 @@ class Selection:
         return any(j.vanity_lengths[0] <= len(text) <= j.vanity_lengths[1] for j in self.vanity)
 
 
+#: Country names a recogniser may use for countries the book splits into states or
+#: provinces (or names differently).
+_COUNTRY_ALIASES: dict[str, str] = {
+    "united states": "us",
+    "united states of america": "us",
+    "usa": "us",
+    "canada": "ca",
+    "australia": "au",
+    "south africa": "za",
+    "united kingdom": "gb",
+    "uk": "gb",
+    "great britain": "gb",
+}
+
+
 @dataclass(frozen=True)
 class FormatBook:
     """Every known jurisdiction and the named groups of them (``eu``, ``us``, ...)."""
@@ -475,6 +490,29 @@ class FormatBook:
         for name in groups:
             book._resolve(name, ())  # fail early on unknown members and cycles
         return book
+
+    def country_of(self, label: str) -> str | None:
+        """The ISO 3166-1 code (lower case) a recogniser's region label names, or None.
+
+        A label is an ISO code (``"IT"``, ``"us-ca"``: its country) or an English country
+        name (``"Italy"``, ``"United States"``); anything else (``"Unknown"``) is None.
+
+        >>> FormatBook({}, {}).country_of("United Kingdom")
+        'gb'
+        """
+        key = " ".join(label.strip().lower().replace("_", " ").split())
+        if not key:
+            return None
+        by_name = {j.name.lower(): j.country for j in self.jurisdictions.values()}
+        if key in by_name:
+            return by_name[key]
+        if key in _COUNTRY_ALIASES:
+            return _COUNTRY_ALIASES[key]
+        code = key.split("-")[0]
+        countries = {j.country for j in self.jurisdictions.values()}
+        if len(code) == 2 and code.isalpha() and (code in countries or not countries):
+            return code
+        return None
 
     def names(self) -> list[str]:
         """Every name a region setting may use: special values, groups, jurisdictions."""

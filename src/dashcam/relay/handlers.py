@@ -97,7 +97,19 @@ class PlatesHandler:
                 }
                 for r in results
             )
-        return {"backend": self.name, "frames": len(frames), "plates": plates}
+        return {
+            "backend": self.name,
+            "frames": len(frames),
+            "plates": plates,
+            "model_info": self.model_info(),
+        }
+
+    def model_info(self) -> dict[str, str]:
+        """The plate detector and reader in use (installed models by their names)."""
+        return {
+            "plate_detector": self._recogniser.detector.name,
+            "plate_reader": self._recogniser.name,
+        }
 
 
 class VlmHandler:

@@ -24,7 +24,11 @@ class VehicleDetectStage:
 
         self.detector: VehicleDetector | None = make_vehicle_detector(settings)
         if self.detector is None:
-            log.warning("no vehicle weights in %s: running plate-only", settings.models_dir)
+            log.warning(
+                "no vehicle weights in %s: running plate-only (`dashcam models get yolox-s` "
+                "installs a vehicle detector; `dashcam models list` shows every open model)",
+                settings.models_dir,
+            )
 
     @property
     def name(self) -> str:

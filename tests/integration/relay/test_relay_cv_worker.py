@@ -225,6 +225,8 @@ def test_plates_backend_reads_the_plate_in_a_synthetic_frame(
         await await_until(lambda: worker.jobs_completed == 1, timeout_s=30, what="completion")
         result = relay_server.relay.jobs.get(job.id).result
         assert result is not None and result["backend"] == "plates"
+        built_in = {"plate_detector": "text+contour", "plate_reader": "rapidocr"}
+        assert result["model_info"] == built_in
         texts = [p["text"] for p in result["plates"]]
         assert texts and texts[0] in {p.text for p in clip.plates}
         assert result["plates"][0]["frame"] == job.frame_ids[0]
